@@ -126,6 +126,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # protocol-2 pickles written by Python 3 store bytes this way
     }
 
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's own signature

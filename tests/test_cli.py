@@ -1,0 +1,73 @@
+"""The ganlab command line: help everywhere, clear errors with exit code 2, real work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import image_bytes, tar_gz
+from typer.testing import CliRunner
+
+from ganlab.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def commands() -> list[str]:
+    import typer.main
+
+    return sorted(typer.main.get_command(app).commands)
+
+
+def test_top_level_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in commands():
+        assert name in result.output
+
+
+@pytest.mark.parametrize("command", commands())
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_datasets_lists_variants():
+    result = runner.invoke(app, ["datasets"])
+    assert result.exit_code == 0
+    assert "cifar10" in result.output and "jpeg-q75" in result.output and "mirror only" in result.output
+
+
+def test_unknown_dataset_exits_2_with_a_message(tmp_path, caplog):
+    result = runner.invoke(app, ["fetch", "cifar100", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "unknown dataset 'cifar100'" in caplog.text
+    assert not (tmp_path / "x").exists()
+
+
+def test_fetch_from_archive(tmp_path):
+    files = {f"{split}/{c}/{i}.png": image_bytes(np.full((6, 6, 3), 40 * i, np.uint8))
+             for split in ("train", "test") for c in ("a", "b") for i in range(2)}
+    src = tmp_path / "mine.tar.gz"
+    src.write_bytes(tar_gz(files))
+    result = runner.invoke(app, ["fetch", "--from", str(src), "--name", "mine", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    info = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert info["name"] == "mine" and info["counts"] == {"train": 4, "test": 4} and info["shape"] == [6, 6, 3]
+
+
+def test_fetch_from_needs_a_name(tmp_path):
+    result = runner.invoke(app, ["fetch", "--from", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--name" in result.output
+
+
+def test_check_params(tmp_path, caplog):
+    good = runner.invoke(app, ["check-params", str(ROOT / "params.yaml")])
+    assert good.exit_code == 0 and "ok" in good.output
+    bad = tmp_path / "p.yaml"
+    bad.write_text("seed: 0\nlearning_rate: 1\n")
+    result = runner.invoke(app, ["check-params", str(bad)])
+    assert result.exit_code == 2 and "unknown key 'learning_rate'" in caplog.text

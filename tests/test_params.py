@@ -1,0 +1,82 @@
+"""params.yaml validation: every problem stops before any work, naming key, value and what is allowed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ganlab.params import Params, load_params
+from ganlab.errors import ParamsError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_committed_params_are_valid():
+    params = load_params(ROOT / "params.yaml")
+    assert isinstance(params, Params)
+    assert set(params.data) == {"mnist", "fashion-mnist", "cifar10", "lfw", "coco-captions"}
+
+
+def test_every_committed_value_has_a_comment():
+    for n, line in enumerate((ROOT / "params.yaml").read_text().splitlines(), 1):
+        if ":" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition(":")
+            if value.strip() and not value.strip().startswith("#"):  # a leaf value
+                assert "#" in value, f"params.yaml line {n} has no comment: {line!r}"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, seed"),
+        ("data:\n  mnist:\n    varient: auto\n", r"unknown key 'data\.mnist\.varient' \(did you mean 'variant'\?\)"),
+        ("data:\n  mnsit: {variant: auto}\n", r"unknown key 'data\.mnsit' \(did you mean 'mnist'\?\).*coco-captions"),
+        ("seed: abc\n", r"seed = 'abc' \(str\) must be a whole number"),
+        ("seed: 1.5\n", r"seed = 1\.5 \(float\) must be a whole number"),
+        ("seed: true\n", r"seed = True \(bool\) must be a whole number"),
+        ("seed: -1\n", r"seed = -1 is out of range; allowed: 0 <= value <= 2147483647"),
+        ("data:\n  cifar10:\n    variant: jpeg\n", r"data\.cifar10\.variant = 'jpeg' is not allowed; choose one of: auto, official, jpeg-q75"),
+        ("data: [mnist]\n", r"data must be a mapping, got \['mnist'\]"),
+        ("data:\n  mnist: auto\n", r"data\.mnist must be a mapping, got 'auto'"),
+        ("- 1\n- 2\n", r"the top level must be a mapping"),
+        ("seed: [\n", r"not valid YAML"),
+    ],
+)
+def test_bad_params_are_named(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError, match=message) as err:
+        load_params(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ParamsError, match=r"no-such\.yaml: no such params file"):
+        load_params(tmp_path / "no-such.yaml")
+
+
+def test_yaml_12_floats_are_floats(tmp_path):
+    # DVC writes `-S lr=1e-4` without a dot; PyYAML alone would read the string '1e-4'
+    from ganlab.params import read_yaml
+
+    path = write(tmp_path, "a: 1e-4\nb: 2.5E+3\nc: 1.0\nd: '1e-4'\ne: 7\n")
+    assert read_yaml(path) == {"a": 1e-4, "b": 2500.0, "c": 1.0, "d": "1e-4", "e": 7}
+
+
+def test_stage_stops_on_bad_params_before_any_work(tmp_path):
+    path = write(tmp_path, "data:\n  mnist:\n    variant: official\n    extra: 1\n")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "fetch.py"), "mnist", "--params", str(path), "--out-root", str(tmp_path / "data")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "unknown key 'data.mnist.extra'" in proc.stderr
+    assert not (tmp_path / "data").exists()
