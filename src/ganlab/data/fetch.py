@@ -129,10 +129,13 @@ def _download_any(spec: DatasetSpec, f: SourceFile, dest: Path, **kwargs: Any) -
             return Obtained(f, download(url, dest, f.checksum, **kwargs), "network", url)
         except _Unreachable as exc:
             failures.append(str(exc))
-    hint = (
-        f"To work offline, set {MIRROR_ENV} to a folder that holds {f.mirror_path} "
-        "(see README, 'Working offline')."
-    )
+    others = [
+        f"{', '.join(x.mirror_path for x in v.files)} (variant {v.name})"
+        for v in spec.variants
+        if f not in v.files
+    ]
+    holds = " or ".join([f.mirror_path, *others])
+    hint = f"To work offline, set {MIRROR_ENV} to a folder that holds {holds} (see README, 'Working offline')."
     raise FetchError(f"{spec.name}: could not download {f.name}: " + "; ".join(failures) + ". " + hint)
 
 
