@@ -203,16 +203,22 @@ def test_mirror_is_used_instead_of_network(rng, tmp_path, monkeypatch, closed_po
     np.testing.assert_array_equal(load_images(tmp_path / "out", "test")[0].labels, tiny.arrays["test"][1])
 
 
-def test_mirror_file_with_wrong_checksum_is_an_error(rng, tmp_path, monkeypatch, file_server):
+def _mnist_mirror(rng, tmp_path, monkeypatch, file_server) -> tuple[Path, dict[str, bytes]]:
+    """A mirror folder holding tiny MNIST files that the (patched) registry's checksums accept."""
     tiny = make_tiny_mnist(rng)
     serve_variant(file_server, "mnist", "official", tiny.files, monkeypatch)
     mirror = tmp_path / "mirror" / "mnist"
     mirror.mkdir(parents=True)
     for name, data in tiny.files.items():
         (mirror / name).write_bytes(data)
+    monkeypatch.setenv("GANLAB_DATA_MIRROR", str(tmp_path / "mirror"))
+    return mirror, tiny.files
+
+
+def test_mirror_file_with_wrong_checksum_is_an_error(rng, tmp_path, monkeypatch, file_server):
+    mirror, _ = _mnist_mirror(rng, tmp_path, monkeypatch, file_server)
     bad = make_tiny_mnist(np.random.default_rng(1))
     (mirror / "t10k-labels-idx1-ubyte.gz").write_bytes(bad.files["t10k-labels-idx1-ubyte.gz"])
-    monkeypatch.setenv("GANLAB_DATA_MIRROR", str(tmp_path / "mirror"))
 
     with pytest.raises(ChecksumError, match=r"t10k-labels-idx1-ubyte\.gz.*checksum mismatch"):
         fetch_dataset("mnist", tmp_path / "out", progress=False)
@@ -221,15 +227,9 @@ def test_mirror_file_with_wrong_checksum_is_an_error(rng, tmp_path, monkeypatch,
 
 
 def test_truncated_gzip_in_mirror_is_an_error(rng, tmp_path, monkeypatch, file_server):
-    tiny = make_tiny_mnist(rng)
-    serve_variant(file_server, "mnist", "official", tiny.files, monkeypatch)
-    mirror = tmp_path / "mirror" / "mnist"
-    mirror.mkdir(parents=True)
-    for name, data in tiny.files.items():
-        (mirror / name).write_bytes(data)
-    cut = tiny.files["train-images-idx3-ubyte.gz"]
+    mirror, files = _mnist_mirror(rng, tmp_path, monkeypatch, file_server)
+    cut = files["train-images-idx3-ubyte.gz"]
     (mirror / "train-images-idx3-ubyte.gz").write_bytes(cut[: len(cut) // 2])
-    monkeypatch.setenv("GANLAB_DATA_MIRROR", str(tmp_path / "mirror"))
 
     with pytest.raises(ChecksumError, match=r"train-images-idx3-ubyte\.gz: truncated or corrupt gzip"):
         fetch_dataset("mnist", tmp_path / "out", progress=False)
