@@ -88,6 +88,53 @@ def datasets() -> None:
             typer.echo(f"  {v.name:13s} {where}: {v.description}")
 
 
+def _section(cls: type, **overrides: object) -> object:
+    """A params section from its defaults plus the options given, checked like params.yaml."""
+    from ganlab.params import from_dict
+
+    return from_dict(cls, {k: v for k, v in overrides.items() if v is not None}, cls.__name__)
+
+
+@app.command()
+def faces(
+    photos: Path = typer.Argument(..., help="A photo dataset (e.g. data/lfw), a folder or an archive of photos."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (crops, manifest.csv, rejects.csv)."),
+    size: Optional[int] = typer.Option(None, help="Side of the square crops (default 64)."),
+    margin: Optional[float] = typer.Option(None, help="Context around each box, as a fraction of its side (default 0.2)."),
+    min_face: Optional[int] = typer.Option(None, help="Smallest face side in pixels (default 40)."),
+    cascade: Optional[str] = typer.Option(None, help="OpenCV cascade file (default haarcascade_frontalface_default.xml)."),
+    confirm_cascade: Optional[str] = typer.Option(None, help="Second cascade that must fire inside each box."),
+    workers: int = typer.Option(0, help="Processes; 0 = one per core."),
+) -> None:
+    """Detect faces with OpenCV Haar cascades and crop each one square; unusable files go to rejects.csv."""
+    from ganlab.data.faces import crop_faces
+    from ganlab.params import FacesParams
+
+    config = run_guarded(_section, FacesParams, size=size, margin=margin, min_face=min_face, cascade=cascade,
+                         confirm_cascade=confirm_cascade)
+    run_guarded(crop_faces, photos, out, config, workers=workers)
+
+
+@app.command()
+def dedup(
+    images: Path = typer.Argument(..., help="An image dataset (e.g. data/face-crops), a folder or an archive."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (with dedup.json, gallery.png)."),
+    threshold: Optional[int] = typer.Option(None, help="Hamming distance of a candidate pair (default 16)."),
+    hash: Optional[str] = typer.Option(None, "--hash", help="phash (default), dhash, whash or ahash."),
+    hash_size: Optional[int] = typer.Option(None, help="Hash side; hash_size**2 bits (default 8)."),
+    confirm: Optional[str] = typer.Option(None, help="Second check: ncc (default), dhash, phash or none."),
+    min_correlation: Optional[float] = typer.Option(None, help="ncc: least correlation of a confirmed pair (default 0.94)."),
+    eval_set: Optional[Path] = typer.Option(None, "--eval", help="Evaluation images for the leakage check."),
+) -> None:
+    """Remove near-duplicate images: perceptual hash, multi-index search, confirmed pairs, one keeper per cluster."""
+    from ganlab.data.dedup import run_dedup
+    from ganlab.params import DedupParams
+
+    config = run_guarded(_section, DedupParams, threshold=threshold, hash=hash, hash_size=hash_size,
+                         confirm=confirm, min_correlation=min_correlation)
+    run_guarded(run_dedup, images, out, config, eval_source=eval_set)
+
+
 @app.command("check-params")
 def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The params file to check.")) -> None:
     """Validate params.yaml: unknown keys, wrong types and out-of-range values are errors."""

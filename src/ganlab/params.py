@@ -46,11 +46,49 @@ class DatasetParams:
 
 
 @dataclass(frozen=True)
+class FacesParams:
+    """Face detection and cropping (``faces:``); see ganlab.data.faces."""
+
+    cascade: str = _opt("haarcascade_frontalface_default.xml", "OpenCV's bundled cascade file, or a path")
+    confirm_cascade: str = _opt("", "a second cascade that must fire inside each box; '' = none")
+    scale_factor: float = _opt(1.1, "image pyramid step of the detector", min=1.01, max=2.0)
+    min_neighbors: int = _opt(5, "overlapping detections a face needs", min=0, max=100)
+    min_face: int = _opt(40, "smallest face side in pixels", min=8, max=4096)
+    margin: float = _opt(0.2, "context added around the box on each side, as a fraction of its side", min=0.0, max=2.0)
+    size: int = _opt(64, "side of the saved square crops", min=8, max=1024)
+    test_fraction: float = _opt(0.1, "share of people held out as the test split", min=0.0, max=0.9)
+
+
+HASH_METHODS = ("phash", "dhash", "whash", "ahash")
+CONFIRM_METHODS = ("ncc", "dhash", "phash", "none")
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    """Near-duplicate removal (``dedup:``); see ganlab.data.dedup."""
+
+    hash: str = _opt("phash", "perceptual hash", choices=HASH_METHODS)
+    hash_size: int = _opt(8, "hash side: hash_size**2 bits", min=4, max=32)
+    threshold: int = _opt(16, "Hamming distance for a candidate pair", min=0, max=1024)
+    confirm: str = _opt("ncc", "independent check of each candidate pair", choices=CONFIRM_METHODS)
+    min_correlation: float = _opt(0.94, "ncc: least correlation of a confirmed pair", min=-1.0, max=1.0)
+    confirm_threshold: int = _opt(12, "dhash/phash confirm: Hamming distance of a confirmed pair", min=0, max=1024)
+    drop_leaked: bool = _opt(True, "drop training images that have a near duplicate in the eval set")
+    gallery_clusters: int = _opt(12, "clusters shown in gallery.png", min=0, max=200)
+
+    def __post_init__(self) -> None:
+        if self.threshold > self.hash_size**2:
+            raise ParamsError(f"threshold = {self.threshold} exceeds the {self.hash_size**2} bits of a hash_size {self.hash_size} hash")
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
     seed: int = _opt(0, "global seed; every stage derives its own seeds from it", min=0, max=2**31 - 1)
     data: dict[str, DatasetParams] = _opt({}, "datasets the pipeline fetches, by name")
+    faces: FacesParams = _opt(FacesParams(), "face cropping")
+    dedup: DedupParams = _opt(DedupParams(), "near-duplicate removal")
 
     def __post_init__(self) -> None:
         # Imported here: the source registry imports nothing from params, but keeping the

@@ -50,7 +50,9 @@ def write_content(content: Content, out: Path) -> dict[str, Any]:
         for split in sorted(content.splits, key=_split_order):
             data = content.splits[split]
             files[split] = f"{split}.npz"
-            _save_npz(out / files[split], images=data.images, labels=data.labels, class_names=np.asarray(content.class_names))
+            extra = {"ids": np.asarray(data.ids)} if data.ids is not None else {}
+            _save_npz(out / files[split], images=data.images, labels=data.labels,
+                      class_names=np.asarray(content.class_names), **extra)
             counts[split] = int(len(data.labels))
             class_counts[split] = _per_class(data.labels, content.class_names)
             shape = list(data.images.shape[1:])
@@ -110,7 +112,8 @@ def load_images(root: str | Path, split: str = "train") -> tuple[ImageSplit, lis
     root = Path(root)
     path = _split_file(root, read_info(root), split, "images")
     with np.load(path, allow_pickle=False) as z:
-        return ImageSplit(z["images"], z["labels"]), [str(c) for c in z["class_names"]]
+        ids = z["ids"] if "ids" in z.files else None
+        return ImageSplit(z["images"], z["labels"], ids), [str(c) for c in z["class_names"]]
 
 
 @dataclass

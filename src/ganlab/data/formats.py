@@ -39,6 +39,7 @@ SPLIT_NAMES = ("train", "test", "val", "valid", "validation")
 class ImageSplit:
     images: np.ndarray  # (N, H, W, C) uint8
     labels: np.ndarray  # (N,) int64 class indices
+    ids: np.ndarray | None = None  # (N,) str: where each image came from, when that is known
 
 
 @dataclass
