@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -168,3 +170,32 @@ def test_cli_rejects_a_bad_hash_name(tmp_path, caplog):
     result = CliRunner().invoke(app, ["dedup", str(tmp_path), "--out", str(tmp_path / "o"), "--hash", "md5"])
     assert result.exit_code == 2
     assert "hash = 'md5' is not allowed; choose one of: phash, dhash, whash, ahash" in caplog.text
+
+
+MIRROR = os.environ.get("GANLAB_DATA_MIRROR")  # read at import: the isolated_env fixture hides it
+
+
+@pytest.mark.mirror
+@pytest.mark.skipif(not MIRROR or not Path(MIRROR, "lfw-gray-subset.tar.gz").is_file(), reason="needs the mirror's LFW")
+def test_real_photo_reencode_and_resize_cluster_apart_from_other_photos(tmp_path):
+    import tarfile
+
+    with tarfile.open(Path(MIRROR, "lfw-gray-subset.tar.gz")) as tf:
+        jpgs = [m for m in tf if m.isfile()][:40]
+        photos = {m.name: tf.extractfile(m).read() for m in jpgs}
+    names = sorted(photos)
+    same_person = [n for n in names if n.split("/")[1] == names[0].split("/")[1]]
+    other = next(n for n in names if n.split("/")[1] != names[0].split("/")[1])
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "photo.jpg").write_bytes(photos[names[0]])
+    img = np.asarray(Image.open(io.BytesIO(photos[names[0]])))
+    (folder / "reencoded.jpg").write_bytes(jpeg(img, 50))
+    small = Image.fromarray(img).resize((225, 225), Image.LANCZOS)
+    small.save(folder / "resized.png")
+    (folder / "unrelated.jpg").write_bytes(photos[other])
+    if len(same_person) > 1:  # another photo of the same person is not a duplicate either
+        (folder / "same_person.jpg").write_bytes(photos[same_person[1]])
+
+    report = run_dedup(folder, tmp_path / "out", DedupParams(), progress=False)
+    assert [sorted(c) for c in report["clusters"]] == [["photo.jpg", "reencoded.jpg", "resized.png"]]
