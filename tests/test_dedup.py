@@ -17,7 +17,7 @@ from ganlab.cli import app
 from ganlab.data.dedup import (
     ImageSet, PairChecker, choose_keepers, clusters_from_pairs, hash_images, leaked, run_dedup,
 )
-from ganlab.data.hashindex import all_pairs_baseline, near_pairs, near_pairs_between, plan
+from ganlab.data.hashindex import all_pairs_baseline, estimated_seconds, near_pairs, near_pairs_between, plan
 from ganlab.params import DedupParams
 
 
@@ -42,7 +42,7 @@ def with_near_copies(rng, h: np.ndarray, k: int, max_flips: int) -> np.ndarray:
 def test_index_finds_exactly_the_all_pairs_answer(threshold, words):
     rng = np.random.default_rng(threshold * 10 + words)
     h = with_near_copies(rng, random_hashes(rng, 3000, words), 300, max_flips=threshold + 3)
-    got = {tuple(p) for p in near_pairs(h, threshold).tolist()}
+    got = {tuple(p) for p in near_pairs(h, threshold, method="index").tolist()}
     want = {tuple(p) for p in all_pairs_baseline(h, threshold).tolist()}
     assert got == want
     assert len(want) > 0 or threshold == 0  # the injected copies make the test meaningful
@@ -51,6 +51,16 @@ def test_index_finds_exactly_the_all_pairs_answer(threshold, words):
 def test_plan_uses_several_chunks_for_large_sets():
     m, r = plan(1_000_000, 64, 8)
     assert m >= 3 and r == 8 // m
+
+
+def test_auto_picks_the_index_for_large_sets_and_the_scan_for_wide_radii():
+    index_s, scan_s = estimated_seconds(1_000_000, 64, 8)
+    assert index_s < scan_s / 10
+    index_s, scan_s = estimated_seconds(5_000, 64, 16)
+    assert scan_s < index_s
+    rng = np.random.default_rng(1)
+    h = with_near_copies(rng, random_hashes(rng, 2000), 200, max_flips=10)
+    assert np.array_equal(near_pairs(h, 10), near_pairs(h, 10, method="index"))
 
 
 def test_pairs_between_two_sets():

@@ -44,6 +44,21 @@ def _flip_patterns(bits: int, radius: int) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
+# Seconds per unit of work on this kind of machine (benchmarks/dedup_speed.py, 2 cores): one
+# hash's lookup for one flip pattern, one candidate's distance, one pair of the all-pairs scan.
+SECONDS_PER_LOOKUP, SECONDS_PER_CANDIDATE, SECONDS_PER_PAIR = 20e-9, 60e-9, 1.3e-9
+
+
+def estimated_seconds(n: int, nbits: int, threshold: int) -> tuple[float, float]:
+    """(multi-index search, all-pairs scan): rough times, to pick the cheaper for large radii."""
+    m, r = plan(n, nbits, threshold)
+    bits = math.ceil(nbits / m)
+    patterns = m * sum(math.comb(bits, k) for k in range(r + 1))
+    index = patterns * n * (SECONDS_PER_LOOKUP + SECONDS_PER_CANDIDATE * n / 2**bits)
+    words = math.ceil(nbits / 64)
+    return index, n * (n - 1) / 2 * SECONDS_PER_PAIR * words
+
+
 def plan(n: int, nbits: int, threshold: int) -> tuple[int, int]:
     """Choose the number of chunks m and the per-chunk radius r by estimated work."""
     best = None
@@ -71,13 +86,25 @@ def _chunk_keys(words: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return key.astype(np.int64)
 
 
-def near_pairs(hashes: np.ndarray, threshold: int, nbits: int | None = None) -> np.ndarray:
-    """All pairs (i, j), i < j, with Hamming distance <= threshold; returns (P, 3) int64 [i, j, d]."""
+def near_pairs(hashes: np.ndarray, threshold: int, nbits: int | None = None, method: str = "auto") -> np.ndarray:
+    """All pairs (i, j), i < j, with Hamming distance <= threshold; returns (P, 3) int64 [i, j, d].
+
+    ``method``: "index" (multi-index search), "scan" (all pairs) or "auto", the one estimated
+    cheaper; all three give the same pairs.
+    """
     words = as_words(hashes)
     n = len(words)
     nbits = nbits or 64 * words.shape[1]
     if n < 2:
         return np.empty((0, 3), dtype=np.int64)
+    if method not in ("auto", "index", "scan"):
+        raise ValueError(f"unknown method {method!r}; choose auto, index or scan")
+    if method == "auto":
+        index_s, scan_s = estimated_seconds(n, nbits, threshold)
+        # a large radius on few hashes makes the index enumerate more than a plain scan reads
+        method = "scan" if scan_s < index_s else "index"
+    if method == "scan":
+        return all_pairs_baseline(words, threshold)
     m, r = plan(n, nbits, threshold)
     edges = np.linspace(0, nbits, m + 1).round().astype(int)
     found = []
@@ -147,7 +174,7 @@ def all_pairs_baseline(hashes: np.ndarray, threshold: int, block: int = 2048) ->
             i, j = np.divmod(hit, len(later))
             i_abs, j_abs = i + start, j + start + 1
             keep = i_abs < j_abs
-            found.append(np.stack([i_abs[keep], j_abs[keep], d[hit[keep]].astype(np.uint64)], axis=1))
+            found.append(np.stack([i_abs[keep], j_abs[keep], d[hit[keep]].astype(np.int64)], axis=1))
         return np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
     for start in range(0, n, block):
         rows = words[start : start + block]
@@ -157,5 +184,5 @@ def all_pairs_baseline(hashes: np.ndarray, threshold: int, block: int = 2048) ->
         i_abs = i + start
         j_abs = j + start + 1
         keep = i_abs < j_abs
-        found.append(np.stack([i_abs[keep], j_abs[keep], d[i, j][keep]], axis=1))
+        found.append(np.stack([i_abs[keep], j_abs[keep], d[i, j][keep].astype(np.int64)], axis=1))
     return np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
