@@ -17,7 +17,6 @@ of LSUN bedrooms); perceptual hashes need no training. The steps:
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from tqdm.auto import tqdm
 from ganlab import __version__
 from ganlab.data.archives import is_archive
 from ganlab.data.datasets import INFO_FILE, load_images, read_info, write_content
-from ganlab.data.faces import PhotoInput, _Reject, decode_photo, iter_photo_inputs
+from ganlab.data.faces import _Reject, decode_photo, grey, iter_photo_inputs, sharpness
 from ganlab.data.formats import ImageData, ImageSplit, PhotoData
 from ganlab.data.hashindex import hamming, near_pairs
 from ganlab.errors import DataFormatError
@@ -158,8 +157,7 @@ class AlignedCorrelation:
         s = self.side
         self.thumbs = []
         for img in images:
-            grey = img[..., 0] if img.shape[-1] == 1 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-            t = cv2.resize(grey, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
+            t = cv2.resize(grey(img), (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
             zoomed = [t] + [cv2.resize(t, (round(s * z),) * 2, interpolation=cv2.INTER_LINEAR) for z in self.zooms[1:]]
             self.thumbs.append((t[self.margin : s - self.margin, self.margin : s - self.margin], zoomed))
 
@@ -176,11 +174,7 @@ class AlignedCorrelation:
 
 
 def sharpness_of(images: list[np.ndarray]) -> np.ndarray:
-    out = np.empty(len(images))
-    for i, img in enumerate(images):
-        grey = img[..., 0] if img.shape[-1] == 1 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-        out[i] = cv2.Laplacian(grey, cv2.CV_64F).var()
-    return out
+    return np.asarray([sharpness(img) for img in images])
 
 
 class PairChecker:

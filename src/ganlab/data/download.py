@@ -20,12 +20,16 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
 from ganlab import __version__
 from ganlab.errors import ChecksumError, DataFormatError, FetchError
 from ganlab.files import CHUNK
+
+if TYPE_CHECKING:  # sources imports the readers; only the type is needed here
+    from ganlab.data.sources import Checksum
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,7 @@ class _Unreachable(FetchError):
     """The host could not be reached or refused the file: trying again will not help."""
 
 
-def verify(path: Path, checksum: "Checksum") -> str:  # noqa: F821 - forward ref to sources
+def verify(path: Path, checksum: Checksum) -> str:
     """Check ``path`` against ``checksum``; return the digest on success, raise otherwise."""
     h = hashlib.new(checksum.algorithm)
     with open(path, "rb") as fh:
@@ -62,7 +66,7 @@ def verify(path: Path, checksum: "Checksum") -> str:  # noqa: F821 - forward ref
 def download(
     url: str,
     dest: Path,
-    checksum: "Checksum | None" = None,  # noqa: F821
+    checksum: Checksum | None = None,
     *,
     timeout: float = 30.0,
     retries: int = 3,

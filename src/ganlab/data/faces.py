@@ -152,9 +152,16 @@ def square_crop(photo: np.ndarray, box: tuple[int, int, int, int], margin: float
     return (crop[..., None] if crop.ndim == 2 else crop), side
 
 
-def sharpness(crop: np.ndarray) -> float:
-    grey = crop[..., 0] if crop.shape[-1] == 1 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+def grey(image: np.ndarray) -> np.ndarray:
+    """(H, W) grey from (H, W), (H, W, 1) or (H, W, 3) RGB uint8."""
+    if image.ndim == 2:
+        return image
+    return image[..., 0] if image.shape[-1] == 1 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian: high for crisp edges, low for blur."""
+    return float(cv2.Laplacian(grey(image), cv2.CV_64F).var())
 
 
 class FaceCropper:
@@ -177,13 +184,13 @@ class FaceCropper:
         H, W = photo.shape[:2]
         if min(H, W) < c.min_face:
             return "too-small", f"{W}x{H} is smaller than the minimum face size {c.min_face}"
-        grey = photo if photo.ndim == 2 else cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+        gray = grey(photo)
         boxes, neighbors = self.cascade.detectMultiScale2(
-            grey, scaleFactor=c.scale_factor, minNeighbors=c.min_neighbors, minSize=(c.min_face, c.min_face)
+            gray, scaleFactor=c.scale_factor, minNeighbors=c.min_neighbors, minSize=(c.min_face, c.min_face)
         )
         found = [(tuple(int(v) for v in b), int(n)) for b, n in zip(boxes, np.ravel(neighbors))]
         if self.confirm is not None:
-            found = [(b, n) for b, n in found if self._confirmed(grey, b)]
+            found = [(b, n) for b, n in found if self._confirmed(gray, b)]
         if not found:
             return "no-face", f"no face of at least {c.min_face}px found in {W}x{H}"
         found.sort(key=lambda f: (f[0][1], f[0][0]))  # top to bottom, left to right
@@ -196,9 +203,9 @@ class FaceCropper:
             faces.append(Face(item.source, item.label, k, box, n, side, sharpness(crop), k == primary, (W, H), crop))
         return faces
 
-    def _confirmed(self, grey: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    def _confirmed(self, gray: np.ndarray, box: tuple[int, int, int, int]) -> bool:
         x, y, w, h = box
-        hits = self.confirm.detectMultiScale(grey[y : y + h, x : x + w], scaleFactor=1.1, minNeighbors=3)
+        hits = self.confirm.detectMultiScale(gray[y : y + h, x : x + w], scaleFactor=1.1, minNeighbors=3)
         return len(hits) > 0
 
 
