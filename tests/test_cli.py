@@ -71,3 +71,13 @@ def test_check_params(tmp_path, caplog):
     bad.write_text("seed: 0\nlearning_rate: 1\n")
     result = runner.invoke(app, ["check-params", str(bad)])
     assert result.exit_code == 2 and "unknown key 'learning_rate'" in caplog.text
+
+
+def test_variants_lists_every_registered_variant():
+    from ganlab.models import registry
+
+    result = runner.invoke(app, ["variants"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert [line.split()[0] for line in lines] == registry.names()
+    assert all(len(line.split()) > 3 for line in lines)  # each with a description

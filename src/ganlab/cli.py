@@ -135,6 +135,15 @@ def dedup(
     run_guarded(run_dedup, images, out, config, eval_source=eval_set)
 
 
+@app.command()
+def variants() -> None:
+    """List the registered model variants, each with its paper."""
+    from ganlab.models import registry
+
+    for name in registry.names():
+        typer.echo(f"{name:10s} {registry.describe(name)}")
+
+
 @app.command("check-params")
 def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The params file to check.")) -> None:
     """Validate params.yaml: unknown keys, wrong types and out-of-range values are errors."""

@@ -1,0 +1,1 @@
+"""Model variants, one module each, registered by name (see registry.py)."""

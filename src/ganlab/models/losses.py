@@ -1,0 +1,17 @@
+"""Adversarial losses shared by the variants, on raw discriminator logits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The GAN discriminator loss: -log D(x) - log(1 - D(G(z)))."""
+    return F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + \
+        F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-log D(G(z)): the generator loss Goodfellow et al. use in practice (strong early gradients)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

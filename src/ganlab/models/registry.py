@@ -1,0 +1,63 @@
+"""The registry of model variants: one name, one class, one paper.
+
+A variant module defines a :class:`~ganlab.models.base.Variant` subclass and decorates it with
+``@register("name")``. The registry refuses a duplicate name or a class that is not a Variant,
+so a typo or a copy-paste cannot silently shadow another model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, TypeVar
+
+from ganlab.errors import GanlabError
+
+if TYPE_CHECKING:
+    from ganlab.models.base import Variant
+
+V = TypeVar("V", bound="type[Variant]")
+
+_REGISTRY: dict[str, type[Variant]] = {}
+
+
+def register(name: str):  # noqa: ANN201 - a class decorator
+    def wrap(cls: V) -> V:
+        from ganlab.models.base import Variant
+
+        if not (isinstance(cls, type) and issubclass(cls, Variant)):
+            raise TypeError(f"@register({name!r}) needs a Variant subclass, got {cls!r}")
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"variant {name!r} is already registered by {_REGISTRY[name].__module__}")
+        if not (cls.__doc__ or "").strip():
+            raise ValueError(f"variant {name!r} needs a docstring: a one-line description and its paper")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+def _load_all() -> None:
+    import ganlab.models as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name not in ("base", "blocks", "losses", "registry"):
+            importlib.import_module(f"ganlab.models.{info.name}")
+
+
+def names() -> list[str]:
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Variant]:
+    _load_all()
+    if name not in _REGISTRY:
+        raise GanlabError(f"unknown variant {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def describe(name: str) -> str:
+    """The first line of the variant's docstring."""
+    return (get(name).__doc__ or "").strip().splitlines()[0]

@@ -1,0 +1,161 @@
+"""The contract every registered variant keeps with the trainer, and the trainer's own guarantees."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import signal
+
+import pytest
+import torch
+
+from ganlab.errors import GanlabError
+from ganlab.models import registry
+from ganlab.models.base import DataSpec
+from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
+
+TINY = {"gan": {"hidden": 32}, "dcgan": {"width": 8}}  # small enough for a CPU test
+SHAPE = (1, 28, 28)
+
+
+def make(name: str, seed: int = 0):
+    cls = registry.get(name)
+    torch.manual_seed(seed)  # weight initialisation draws from the global generator
+    return cls(cls.Config(**TINY.get(name, {})), DataSpec(SHAPE, 10), torch.device("cpu"))
+
+
+def data(n: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(123)
+    return torch.rand(n, *SHAPE, generator=g) * 2 - 1, torch.randint(0, 10, (n,), generator=g)
+
+
+def weights(variant) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in variant.nets.state_dict().items()}
+
+
+def config(**kw) -> TrainConfig:
+    return TrainConfig(**{"steps": 4, "batch_size": 8, "checkpoint_every": 2, "sample_every": 2, "log_every": 1,
+                          "n_samples": 4, **kw})
+
+
+def test_registry_lists_variants_with_descriptions():
+    assert {"gan", "dcgan"} <= set(registry.names())
+    assert "Radford" in registry.describe("dcgan")
+    with pytest.raises(GanlabError, match="unknown variant 'dcgna'; registered: .*dcgan"):
+        registry.get("dcgna")
+
+
+def test_registry_refuses_duplicates_and_non_variants():
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("dcgan")(type("Other", (registry.get("gan"),), {"__doc__": "x"}))
+    with pytest.raises(TypeError, match="needs a Variant subclass"):
+        registry.register("thing")(object)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_one_step_changes_weights_with_finite_losses(name):
+    v = make(name)
+    before = weights(v)
+    x, y = data(8)
+    losses = v.step(x, y, 0)
+    assert losses and all(math.isfinite(val) for val in losses.values())
+    after = weights(v)
+    for role in ("generator", "discriminator"):
+        changed = [k for k in before if k.startswith(role) and before[k].is_floating_point()
+                   and not torch.equal(before[k], after[k])]
+        assert changed, f"{name}: no {role} weight changed"
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_samples_have_the_data_shape_and_range(name):
+    v = make(name)
+    with torch.no_grad():
+        s = v.sample(v.noise(5))
+    assert s.shape == (5, *SHAPE)
+    assert s.min() >= -1 and s.max() <= 1
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_checkpoint_round_trip(name, tmp_path):
+    x, y = data()
+    t = Trainer(make(name), x, y, config(steps=2), tmp_path)
+    t.fit(progress=False)
+    other = Trainer(make(name, seed=99), x, y, config(steps=2), tmp_path)
+    assert other.load_checkpoint() and other.step == 2
+    a, b = weights(t.variant), weights(other.variant)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_path):
+    x, y = data()
+    straight = Trainer(make(name), x, y, config(), tmp_path / "a")
+    straight.fit(progress=False)
+    first = Trainer(make(name), x, y, config(steps=2), tmp_path / "b")
+    first.fit(progress=False)
+    second = Trainer(make(name), x, y, config(), tmp_path / "b")
+    second.fit(resume=True, progress=False)
+    a, b = weights(straight.variant), weights(second.variant)
+    assert all(torch.equal(a[k], b[k]) for k in a), f"{name}: resumed weights differ"
+    assert (tmp_path / "b" / "samples" / "step_0000004.png").exists()
+
+
+def test_same_seed_same_weights_different_seed_different(tmp_path):
+    x, y = data()
+    runs = []
+    for k, seed in enumerate((0, 0, 1)):
+        t = Trainer(make("dcgan", seed), x, y, config(seed=seed), tmp_path / str(k))
+        t.fit(progress=False)
+        runs.append(weights(t.variant))
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+    assert not all(torch.equal(runs[0][k], runs[2][k]) for k in runs[0])
+
+
+def test_nan_loss_stops_with_variant_step_and_loss_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    x, y = data()
+    v = make("gan")
+    real_step = v.step
+
+    def step(xb, yb, step):
+        out = real_step(xb, yb, step)
+        return {**out, "loss_d": float("nan")} if step == 2 else out
+
+    monkeypatch.setattr(v, "step", step)
+    t = Trainer(v, x, y, config(), tmp_path)
+    with pytest.raises(TrainingDiverged, match=r"gan: loss loss_d = nan at step 2"):
+        t.fit(progress=False)
+    saved = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    assert saved["step"] == 2
+
+
+def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, monkeypatch):
+    x, y = data()
+    v = make("gan")
+    real_step = v.step
+
+    def step(xb, yb, step):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(xb, yb, step)
+
+    monkeypatch.setattr(v, "step", step)
+    summary = Trainer(v, x, y, config(steps=10, checkpoint_every=100), tmp_path).fit(progress=False)
+    assert summary["finished"] is False and summary["step"] == 2
+    assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["step"] == 2
+
+
+def test_checkpoint_of_another_variant_is_refused(tmp_path):
+    x, y = data()
+    Trainer(make("gan"), x, y, config(steps=1), tmp_path).fit(progress=False)
+    with pytest.raises(GanlabError, match="holds a 'gan' checkpoint, not 'dcgan'"):
+        Trainer(make("dcgan"), x, y, config(steps=1), tmp_path).load_checkpoint()
+
+
+def test_dcgan_sizes():
+    for size, ch in ((28, 1), (32, 3), (64, 3)):
+        cls = registry.get("dcgan")
+        v = cls(dataclasses.replace(cls.Config(), width=8), DataSpec((ch, size, size), 0), torch.device("cpu"))
+        with torch.no_grad():
+            assert v.sample(v.noise(2)).shape == (2, ch, size, size)
+            assert v.nets["discriminator"](torch.zeros(2, ch, size, size)).shape == (2, 1)
