@@ -159,3 +159,14 @@ def test_dcgan_sizes():
         with torch.no_grad():
             assert v.sample(v.noise(2)).shape == (2, ch, size, size)
             assert v.nets["discriminator"](torch.zeros(2, ch, size, size)).shape == (2, 1)
+
+
+def test_losses_are_logged_with_dvclive(tmp_path):
+    import json
+
+    x, y = data()
+    Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)
+    metrics = json.loads((tmp_path / "dvclive" / "metrics.json").read_text())
+    assert {"loss_d", "loss_g", "images_per_s"} <= set(metrics["train"])
+    rows = (tmp_path / "dvclive" / "plots" / "metrics" / "train" / "loss_d.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[:2] == ["step", "loss_d"] and len(rows) == 1 + 4  # a row per logged step

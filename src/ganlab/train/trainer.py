@@ -10,7 +10,8 @@ batches in a reproducible order and takes care of everything around it:
   uninterrupted run; SIGINT/SIGTERM write one and stop cleanly;
 - a NaN or infinite loss stops training with a message naming the variant, step and loss,
   and leaves the last good checkpoint as it was;
-- sample grids from a fixed noise batch, so grids are comparable over time.
+- sample grids from a fixed noise batch, so grids are comparable over time;
+- every loss and images/s logged with dvclive (OUT/dvclive), for ``dvc plots``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class TrainConfig:
     sample_every: int = 500
     log_every: int = 50
     n_samples: int = 64  # images in each grid, from one fixed noise batch
+    dvclive: bool = True  # log losses and images/s with dvclive into OUT/dvclive (for dvc plots)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -136,6 +138,11 @@ class Trainer:
         last: dict[str, float] = {}
         history: list[dict[str, float]] = []
         start, start_step = time.perf_counter(), self.step
+        live = None
+        if c.dvclive:
+            from dvclive import Live
+
+            live = Live(dir=str(self.out / "dvclive"), resume=resume, report=None, save_dvc_exp=False, dvcyaml=False)
         try:
             bar = tqdm(total=c.steps, initial=self.step, desc=self.variant.name, unit="step", disable=not progress)
             while self.step < c.steps:
@@ -155,6 +162,11 @@ class Trainer:
                 if self.step % c.log_every == 0 or self.step == c.steps:
                     rate = (self.step - start_step) * c.batch_size / max(time.perf_counter() - start, 1e-9)
                     history.append({"step": self.step, **losses, "images_per_s": rate})
+                    if live is not None:
+                        live.step = self.step
+                        for k, v in {**losses, "images_per_s": rate}.items():
+                            live.log_metric(f"train/{k}", v)
+                        live.next_step()
                     bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
                 if self.step % c.sample_every == 0 or self.step == c.steps:
                     self.save_grid()
@@ -169,6 +181,8 @@ class Trainer:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+            if live is not None:
+                live.end()
         summary = {"variant": self.variant.name, "step": self.step, "finished": self.step >= c.steps, **last}
         write_json_atomic(self.out / "train_summary.json", {**summary, "history": history})
         return summary
