@@ -15,7 +15,8 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
-TINY = {"gan": {"hidden": 32}, "dcgan": {"width": 8}}  # small enough for a CPU test
+TINY = {"gan": {"hidden": 32}, "dcgan": {"width": 8}, "lsgan": {"width": 8}, "sngan": {"width": 8},
+        "wgan": {"width": 8, "n_critic": 2}, "wgan_gp": {"width": 8, "n_critic": 2}}  # small enough for CPU tests
 SHAPE = (1, 28, 28)
 
 
@@ -37,6 +38,10 @@ def weights(variant) -> dict[str, torch.Tensor]:
 def config(**kw) -> TrainConfig:
     return TrainConfig(**{"steps": 4, "batch_size": 8, "checkpoint_every": 2, "sample_every": 2, "log_every": 1,
                           "n_samples": 4, **kw})
+
+
+def test_every_registered_variant_is_in_the_contract_tests():
+    assert set(registry.names()) == set(TINY)
 
 
 def test_registry_lists_variants_with_descriptions():
@@ -170,3 +175,48 @@ def test_losses_are_logged_with_dvclive(tmp_path):
     assert {"loss_d", "loss_g", "images_per_s"} <= set(metrics["train"])
     rows = (tmp_path / "dvclive" / "plots" / "metrics" / "train" / "loss_d.tsv").read_text().splitlines()
     assert rows[0].split("\t")[:2] == ["step", "loss_d"] and len(rows) == 1 + 4  # a row per logged step
+
+
+# --------------------------------------------------------------------------- each paper's mechanism
+
+
+def test_wgan_clips_critic_weights_after_every_step():
+    v = make("wgan")
+    x, y = data(16)
+    v.step(x, y, 0)
+    clip = v.config.clip
+    assert all(p.abs().max() <= clip + 1e-7 for p in v.nets["discriminator"].parameters())
+    assert isinstance(v.optimizers["discriminator"], torch.optim.RMSprop)
+
+
+def test_wgan_gp_penalty_and_critic_without_batch_norm():
+    from ganlab.models.wgan_gp import gradient_penalty
+
+    v = make("wgan_gp")
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in v.nets["discriminator"].modules())
+    real, fake = torch.randn(6, 4), torch.randn(6, 4)
+    for scale, want in ((1.0, 0.0), (2.0, 1.0), (3.0, 4.0)):  # a linear critic's gradient is its weight
+        w = torch.tensor([[0.6, 0.8, 0.0, 0.0]]) * scale
+        critic = torch.nn.Linear(4, 1, bias=False)
+        critic.weight.data.copy_(w)
+        assert gradient_penalty(critic, real, fake).item() == pytest.approx(want, abs=1e-5)
+    assert v.config.gp_weight == 10 and v.optimizers["discriminator"].defaults["betas"] == (0.0, 0.9)
+
+
+def test_sngan_discriminator_layers_have_unit_spectral_norm():
+    v = make("sngan")
+    x, _ = data(8)
+    for _ in range(20):  # power iterations run on every forward pass in training mode
+        v.nets["discriminator"](x)
+    for m in v.nets["discriminator"].modules():
+        if isinstance(m, torch.nn.Conv2d):
+            sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)
+            assert sigma.item() == pytest.approx(1.0, abs=0.1)
+
+
+def test_lsgan_losses_are_least_squares():
+    v = make("lsgan")
+    ones, zeros = torch.ones(4, 1), torch.zeros(4, 1)
+    assert v.d_loss(ones, zeros).item() == 0.0  # a perfect discriminator
+    assert v.d_loss(zeros, ones).item() == pytest.approx(1.0)
+    assert v.g_loss(zeros).item() == pytest.approx(0.5)

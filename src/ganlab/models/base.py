@@ -31,6 +31,10 @@ class Variant(abc.ABC):
     name: ClassVar[str] = ""
     Config: ClassVar[type]  # a frozen dataclass of the variant's hyperparameters
 
+    def real_batches_per_step(self) -> int:
+        """Real batches one ``step`` consumes (WGAN's critic iterations each take a fresh one)."""
+        return 1
+
     def __init__(self, config: Any, data: DataSpec, device: torch.device) -> None:
         self.config, self.data, self.device = config, data, device
         self.nets = nn.ModuleDict(self.build()).to(device)
@@ -46,7 +50,10 @@ class Variant(abc.ABC):
 
     @abc.abstractmethod
     def step(self, x: torch.Tensor, y: torch.Tensor | None, step: int) -> dict[str, float]:
-        """One training iteration on real images x in [-1, 1] (labels y); returns losses."""
+        """One training iteration on real images x in [-1, 1] (labels y); returns losses.
+
+        x holds ``real_batches_per_step()`` batches one after the other.
+        """
 
     @abc.abstractmethod
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

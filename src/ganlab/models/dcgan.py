@@ -40,16 +40,24 @@ def dcgan_generator(z_dim: int, channels: int, size: int, width: int) -> nn.Sequ
     return net
 
 
-def dcgan_discriminator(channels: int, size: int, width: int) -> nn.Sequential:
+def dcgan_discriminator(channels: int, size: int, width: int, norm: str = "batch") -> nn.Sequential:
+    """DCGAN's discriminator; ``norm`` "batch" (DCGAN), "none" (a WGAN-GP critic: the gradient
+    penalty is per sample, which batch norm would break) or "spectral" (SNGAN: every layer)."""
+    if norm not in ("batch", "none", "spectral"):
+        raise ValueError(f"unknown norm {norm!r}")
     start, steps = upsampling_plan(size)
-    layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]  # no BN at input
+    sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+    layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]  # no BN at input
     c = width
     for _ in range(steps - 1):  # (B, c, 2s, 2s) -> (B, 2c, s, s)
-        layers += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
+        layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=norm != "batch"))]
+        layers += [nn.BatchNorm2d(c * 2)] if norm == "batch" else []
+        layers += [nn.LeakyReLU(0.2, True)]
         c *= 2
-    layers += [nn.Conv2d(c, 1, start, 1, 0), nn.Flatten()]  # (B, c, start, start) -> (B, 1)
+    layers += [sn(nn.Conv2d(c, 1, start, 1, 0)), nn.Flatten()]  # (B, c, start, start) -> (B, 1)
     net = nn.Sequential(*layers)
-    net.apply(dcgan_init)
+    if norm != "spectral":  # spectral norm rescales the weights itself
+        net.apply(dcgan_init)
     return net
 
 

@@ -59,14 +59,21 @@ class GAN(Variant):
     def sample(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.nets["generator"](z).view(len(z), *self.data.shape)
 
+    # The losses on discriminator logits; LSGAN and SNGAN change only these.
+    def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return d_loss_bce(real_logits, fake_logits)
+
+    def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return g_loss_nonsaturating(fake_logits)
+
     def step(self, x: torch.Tensor, y: torch.Tensor | None, step: int) -> dict[str, float]:
         d = self.nets["discriminator"]
         fake = self.sample(self.noise(len(x)))
-        loss_d = d_loss_bce(d(x), d(fake.detach()))
+        loss_d = self.d_loss(d(x), d(fake.detach()))
         self.optimizers["discriminator"].zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizers["discriminator"].step()
-        loss_g = g_loss_nonsaturating(d(fake))
+        loss_g = self.g_loss(d(fake))
         self.optimizers["generator"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["generator"].step()

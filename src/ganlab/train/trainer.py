@@ -83,11 +83,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ batches
 
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The batch of a global step: a function of (seed, step) alone, so resume sees the same data."""
+    def batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The index-th batch of the data stream: a function of (seed, index) alone, so resume sees the same data."""
         n, bs = len(self.images), self.config.batch_size
         per_epoch = max(1, n // bs)
-        epoch, k = divmod(step, per_epoch)
+        epoch, k = divmod(index, per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch))
         idx = order[k * bs : (k + 1) * bs]
         x = self.images[idx].to(self.variant.device, non_blocking=True)
@@ -146,7 +146,10 @@ class Trainer:
         try:
             bar = tqdm(total=c.steps, initial=self.step, desc=self.variant.name, unit="step", disable=not progress)
             while self.step < c.steps:
-                x, y = self.batch(self.step)
+                k = self.variant.real_batches_per_step()
+                parts = [self.batch(self.step * k + j) for j in range(k)]
+                x = torch.cat([p[0] for p in parts])
+                y = torch.cat([p[1] for p in parts]) if self.labels is not None else None
                 self.variant.nets.train()
                 losses = self.variant.step(x, y, self.step)
                 bad = {k: v for k, v in losses.items() if not math.isfinite(v)}

@@ -1,0 +1,59 @@
+"""WGAN-GP: the Wasserstein critic kept Lipschitz by a gradient penalty instead of clipping.
+
+Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville, "Improved Training of Wasserstein GANs",
+NeurIPS 2017 (Algorithm 1): penalty lambda * (||grad f(x_hat)|| - 1)^2 on random interpolates
+x_hat between real and fake samples, lambda = 10, 5 critic iterations, Adam with lr 1e-4 and
+betas (0, 0.9); no batch norm in the critic, since the penalty is per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ganlab.models.dcgan import dcgan_discriminator, dcgan_generator
+from ganlab.models.registry import register
+from ganlab.models.wgan import WGAN, WganConfig
+
+
+@dataclass(frozen=True)
+class WganGpConfig(WganConfig):
+    lr: float = 1e-4  # the paper's Adam step
+    beta1: float = 0.0  # the paper's Adam betas (0, 0.9)
+    beta2: float = 0.9
+    gp_weight: float = 10.0  # lambda
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """E[(||grad critic(x_hat)||_2 - 1)^2] on x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1]."""
+    eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device)  # one mix per sample
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+@register("wgan_gp")
+class WGANGP(WGAN):
+    """WGAN-GP: Wasserstein critic with a gradient penalty (lambda 10), Adam (Gulrajani et al., 2017)."""
+
+    Config = WganGpConfig
+
+    def build(self) -> dict[str, nn.Module]:
+        c, (channels, size, _) = self.config, self.data.shape
+        return {
+            "generator": dcgan_generator(c.z_dim, channels, size, c.width),
+            "discriminator": dcgan_discriminator(channels, size, c.width, norm="none"),
+        }
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        return {role: torch.optim.Adam(self.nets[role].parameters(), lr=c.lr, betas=(c.beta1, c.beta2))
+                for role in ("generator", "discriminator")}
+
+    def critic_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return self.config.gp_weight * gradient_penalty(self.nets["discriminator"], real, fake)
+
+    def after_critic_step(self) -> None:
+        pass  # no clipping: the penalty does its work
