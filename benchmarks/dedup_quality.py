@@ -3,8 +3,9 @@
 For every real face crop (the primary face of each photo in data/face-crops, or cropped here from
 the mirror's LFW), near duplicates are injected for a sample (JPEG q40-70, rescale 0.8-1.25,
 brightness or contrast +-10%, crops/shifts of up to 4 px a side) and the whole set is clustered at
-each setting. Prints recall (injected duplicates found) and the false-merge rate (real photos in a
-cluster with another person's photo; LFW's identical photos filed under two names excepted), per
+each setting. Prints recall (injected duplicates found), precision (removed images showing the same
+person as their cluster's keeper) and the false-merge rate (real photos in a cluster with another
+person's photo; LFW's identical photos filed under two names excepted), per
 threshold and confirmation check, so that the defaults in params.yaml are justified by data.
 
     .venv/bin/python benchmarks/dedup_quality.py [--dups 1000] [--seeds 0 1]
@@ -49,7 +50,7 @@ def main() -> None:
     ]
     print(f"{len(images)} real face crops ({len(set(labels))} people) from {crops}; {args.dups} injected per seed")
     print(f"defaults: threshold {base.threshold}, confirm {base.confirm}, min_correlation {base.min_correlation}")
-    header = f"{'seed':>4} {'t':>3} {'confirm':<22} {'recall':>7} {'false-merge':>11} {'crop':>6} {'candidates':>10} {'confirmed':>9}"
+    header = f"{'seed':>4} {'t':>3} {'confirm':<22} {'recall':>7} {'precision':>9} {'false-merge':>11} {'crop':>6} {'candidates':>10} {'confirmed':>9}"
     for seed in args.seeds:
         start = time.perf_counter()
         qs = build_quality_set(images, labels, args.dups, seed=seed)
@@ -59,7 +60,7 @@ def main() -> None:
             name = conf["confirm"] + ("" if not extra else " " + " ".join(f"{v}" for v in extra.values()))
             mark = " <- default" if (conf["threshold"] == base.threshold and conf["confirm"] == base.confirm
                                      and extra.get("min_correlation") == base.min_correlation) else ""
-            print(f"{seed:>4} {conf['threshold']:>3} {name:<22} {q.recall:>7.3f} {q.false_merge_rate:>11.4f} "
+            print(f"{seed:>4} {conf['threshold']:>3} {name:<22} {q.recall:>7.3f} {q.precision:>9.3f} {q.false_merge_rate:>11.4f} "
                   f"{q.recall_by_kind['crop']:>6.3f} {q.candidate_pairs:>10} {q.confirmed_pairs:>9}{mark}")
         print(f"(seed {seed}: {time.perf_counter() - start:.0f}s)")
 

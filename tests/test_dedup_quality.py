@@ -51,7 +51,8 @@ def test_defaults_find_injected_duplicates_and_keep_people_apart(tmp_path):
     checker = PairChecker(qs.images, config)
     pairs, _ = checker.pairs()
     q = evaluate(qs, checker, config, pairs)
-    print(f"recall {q.recall:.3f} false merges {q.false_merge_rate:.4f} by kind {q.recall_by_kind}")
+    print(f"recall {q.recall:.3f} precision {q.precision:.3f} false merges {q.false_merge_rate:.4f} by kind {q.recall_by_kind}")
     assert q.recall >= 0.95
     assert q.false_merge_rate <= 0.01
+    assert q.precision >= 0.98
     assert q.recall_by_kind["jpeg"] == 1.0 and q.recall_by_kind["brightness"] == 1.0

@@ -118,6 +118,7 @@ class Quality:
     recall: float  # injected duplicates found
     false_merge_rate: float  # real photos in a cluster with another person's photo
     recall_by_kind: dict[str, float]
+    precision: float  # removed images that show the same person as their cluster's keeper
     clusters: int
     candidate_pairs: int
     confirmed_pairs: int
@@ -147,7 +148,9 @@ def evaluate(qs: QualitySet, checker: PairChecker, config: DedupParams, ok: np.n
         alias[qs.labels[j]] = alias.get(qs.labels[i], qs.labels[i])
     person = [alias.get(x, x) for x in qs.labels]
     bad = sum(sum(1 for i in members if i < qs.n_real) for members in clusters if len({person[i] for i in members}) > 1)
-    return Quality(float(found.mean()), bad / qs.n_real, by_kind, len(clusters), 0, len(ok))
+    removed = [(members[0], i) for members in clusters for i in members[1:]]  # keeper first
+    precision = sum(person[k] == person[i] for k, i in removed) / len(removed) if removed else 1.0
+    return Quality(float(found.mean()), bad / qs.n_real, by_kind, precision, len(clusters), 0, len(ok))
 
 
 def sweep(qs: QualitySet, base: DedupParams, thresholds: list[int], confirms: list[dict]) -> list[tuple[dict, Quality]]:
