@@ -37,7 +37,7 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, faces, seed"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, faces, models, seed, toy"),
         ("data:\n  mnist:\n    varient: auto\n", r"unknown key 'data\.mnist\.varient' \(did you mean 'variant'\?\)"),
         ("data:\n  mnsit: {variant: auto}\n", r"unknown key 'data\.mnsit' \(did you mean 'mnist'\?\).*coco-captions"),
         ("seed: abc\n", r"seed = 'abc' \(str\) must be a whole number"),
@@ -49,6 +49,17 @@ def test_every_committed_value_has_a_comment():
         ("data:\n  mnist: auto\n", r"data\.mnist must be a mapping, got 'auto'"),
         ("- 1\n- 2\n", r"the top level must be a mapping"),
         ("seed: [\n", r"not valid YAML"),
+        # training runs: the variant, its data, its own hyperparameters and the trainer's settings
+        ("models:\n  a: {variant: dcgna}\n", r"unknown variant 'models\.a\.variant' \(did you mean 'dcgan'\?\)"),
+        ("models:\n  a: {variant: dcgan, data: lfw}\n", r"models\.a\.data = 'lfw' is not an image dataset; choose one of: cifar10, faces"),
+        ("models:\n  a: {variant: dcgan, model: {widht: 8}}\n", r"unknown key 'models\.a\.model\.widht' \(did you mean 'width'\?\)"),
+        ("models:\n  a: {variant: wgan, model: {n_critic: 0}}\n", r"models\.a\.model\.n_critic = 0 is out of range; allowed: 1 <="),
+        ("models:\n  a: {variant: wgan_gp, model: {lr: fast}}\n", r"models\.a\.model\.lr = 'fast' \(str\) must be a number"),
+        ("models:\n  a: {variant: gan, model: {arch: affine}}\n", r"arch = 'affine' \(the 1-D toy\) needs z_dim = 1"),
+        ("models:\n  a: {variant: infogan, model: {n_categories: 0, n_continuous: 0}}\n", r"infogan needs at least one code"),
+        ("models:\n  a: {variant: gan, train: {amp: fp8}}\n", r"models\.a\.train\.amp = 'fp8' is not allowed; choose one of: auto, bf16, off"),
+        ("models:\n  a: {variant: gan, train: {step: 5}}\n", r"unknown key 'models\.a\.train\.step' \(did you mean 'steps'\?\)"),
+        ("models:\n  a: {variant: gan, train: {batch_size: 0}}\n", r"models\.a\.train\.batch_size = 0 is out of range"),
     ],
 )
 def test_bad_params_are_named(tmp_path, text, message):
@@ -80,3 +91,26 @@ def test_stage_stops_on_bad_params_before_any_work(tmp_path):
     assert proc.returncode == 2
     assert "unknown key 'data.mnist.extra'" in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_every_variant_is_trained_by_the_committed_params_and_each_run_validates():
+    from ganlab.models import registry
+
+    params = load_params(ROOT / "params.yaml")
+    assert {run.variant for run in params.models.values()} == set(registry.names())
+    for name, run in params.models.items():
+        assert isinstance(run.model, registry.get(run.variant).Config), name
+
+
+def test_model_section_fills_unset_hyperparameters_with_the_paper_defaults(tmp_path):
+    path = write(tmp_path, "models:\n  w: {variant: wgan, model: {width: 16}}\n")
+    cfg = load_params(path).models["w"].model
+    assert (cfg.width, cfg.clip, cfg.n_critic, cfg.lr) == (16, 0.01, 5, 5e-5)
+
+
+def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
+    params = load_params(ROOT / "params.yaml")
+    paper = load_params(ROOT / "profiles" / "paper.yaml")
+    assert set(paper.models) == set(params.models)
+    for field in ("seed", "data", "faces", "dedup", "toy"):
+        assert getattr(paper, field) == getattr(params, field), field

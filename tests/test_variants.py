@@ -15,8 +15,9 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
-TINY = {"gan": {"hidden": 32}, "dcgan": {"width": 8}, "lsgan": {"width": 8}, "sngan": {"width": 8},
-        "wgan": {"width": 8, "n_critic": 2}, "wgan_gp": {"width": 8, "n_critic": 2}}  # small enough for CPU tests
+TINY = {"gan": {"hidden": 32}, "cgan": {"hidden": 32}, "dcgan": {"width": 8}, "lsgan": {"width": 8},
+        "sngan": {"width": 8}, "wgan": {"width": 8, "n_critic": 2}, "wgan_gp": {"width": 8, "n_critic": 2},
+        "acgan": {"width": 8}, "infogan": {"width": 8}}  # small enough for CPU tests
 SHAPE = (1, 28, 28)
 
 
@@ -76,9 +77,11 @@ def test_one_step_changes_weights_with_finite_losses(name):
 def test_samples_have_the_data_shape_and_range(name):
     v = make(name)
     with torch.no_grad():
-        s = v.sample(v.noise(5))
-    assert s.shape == (5, *SHAPE)
-    assert s.min() >= -1 and s.max() <= 1
+        z, y = v.grid_inputs(5, torch.Generator().manual_seed(0))
+        for labels in (y, None):
+            s = v.sample(z, labels)
+            assert s.shape == (5, *SHAPE)
+            assert s.min() >= -1 and s.max() <= 1
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -220,3 +223,107 @@ def test_lsgan_losses_are_least_squares():
     assert v.d_loss(ones, zeros).item() == 0.0  # a perfect discriminator
     assert v.d_loss(zeros, ones).item() == pytest.approx(1.0)
     assert v.g_loss(zeros).item() == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- resume safety, export, precision
+
+
+def test_resume_with_other_settings_starts_over(tmp_path, caplog):
+    x, y = data()
+    Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    fresh = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path / "fresh")
+    fresh.fit(progress=False)
+    other = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path)  # same folder, another seed
+    assert not other.load_checkpoint()
+    assert "written with other settings" in caplog.text
+    other.fit(resume=True, progress=False)
+    a, b = weights(fresh.variant), weights(other.variant)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # as if the old checkpoint had never been there
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    x, y = data()
+    (tmp_path / CHECKPOINT).write_bytes(b"not a checkpoint")
+    with pytest.raises(GanlabError, match=r"checkpoint\.pt: not a readable checkpoint"):
+        Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cgan", "infogan"])
+def test_exported_generator_reproduces_the_trained_samples(name, tmp_path):
+    from ganlab.train.trainer import GENERATOR, load_generator
+
+    x, y = data()
+    t = Trainer(make(name), x, y, config(steps=2), tmp_path)
+    t.fit(progress=False)
+    loaded = load_generator(tmp_path / GENERATOR)
+    assert type(loaded) is type(t.variant) and loaded.config == t.variant.config
+    state = torch.load(tmp_path / GENERATOR, weights_only=True)
+    assert set(state["roles"]) == {"generator"}  # no discriminator, no optimizer state
+    t.variant.nets.eval()
+    loaded.nets.eval()
+    z, labels = t.variant.grid_inputs(4, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(t.variant.sample(z, labels), loaded.sample(z, labels))
+
+
+def test_missing_generator_file_is_named(tmp_path):
+    from ganlab.train.trainer import load_generator
+
+    with pytest.raises(GanlabError, match="no such generator file"):
+        load_generator(tmp_path / "generator.pt")
+
+
+def test_amp_auto_is_float32_on_cpu_and_bf16_autocast_trains():
+    from ganlab.train.trainer import autocast_dtype
+
+    assert autocast_dtype("auto", torch.device("cpu")) is None
+    assert autocast_dtype("off", torch.device("cuda")) is None
+    assert autocast_dtype("bf16", torch.device("cpu")) is torch.bfloat16
+
+
+@pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])
+def test_bf16_autocast_runs_the_update_in_bfloat16(name, tmp_path, monkeypatch):
+    x, y = data()
+    v = make(name)
+    seen = []
+    d = v.nets["discriminator"]
+    d.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    summary = Trainer(v, x, y, config(steps=2, amp="bf16"), tmp_path).fit(progress=False)
+    assert summary["finished"] and all(math.isfinite(summary[k]) for k in ("loss_d", "loss_g"))
+    assert torch.bfloat16 in seen
+    assert all(p.dtype == torch.float32 for p in v.nets.parameters())  # weights stay float32
+
+
+def test_batch_must_split_evenly_over_processes(monkeypatch):
+    from ganlab.train import distributed
+
+    monkeypatch.setattr(distributed, "world_size", lambda: 3)
+    x, y = data()
+    with pytest.raises(GanlabError, match="batch_size = 8 is not divisible by the 3 processes"):
+        Trainer(make("gan"), x, y, config(), "unused")
+
+
+# --------------------------------------------------------------------------- torchrun
+
+
+def test_torchrun_two_processes_train_identical_replicas(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    worker = Path(__file__).with_name("dist_worker.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker), str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert r0["world"] == r1["world"] == 2 and r0["backend"] == "gloo"
+    assert r0["shard"] != r1["shard"]  # each process saw its own half of the batch ...
+    for k in r0["params"]:  # ... and gradient averaging kept every weight identical
+        assert torch.equal(r0["params"][k], r1["params"][k]), k
+    assert any(not torch.equal(r0["params"][k], r0["initial"][k]) for k in r0["params"])
+    saved = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=True)
+    assert saved["step"] == 3 and len(saved["rng"]) == 2  # one checkpoint, with every process's RNG state
+    assert (tmp_path / "run" / "generator.pt").exists() and (tmp_path / "run" / "samples").is_dir()

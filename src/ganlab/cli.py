@@ -144,6 +144,32 @@ def variants() -> None:
         typer.echo(f"{name:10s} {registry.describe(name)}")
 
 
+@app.command()
+def train(
+    run: str = typer.Argument(..., help="A run named under models: in the params file (e.g. dcgan, gan-toy)."),
+    params: Path = typer.Option(Path("params.yaml"), help="The params file."),
+    data_root: Path = typer.Option(Path("data"), help="Datasets are read from DATA_ROOT/<dataset>."),
+    out: Optional[Path] = typer.Option(None, help="Output folder; default DATA_ROOT/models/<run>."),
+    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when it has the same settings."),
+    steps: Optional[int] = typer.Option(None, help="Override models.<run>.train.steps."),
+    device: Optional[str] = typer.Option(None, help="Override models.<run>.train.device (auto, cpu, cuda, mps)."),
+) -> None:
+    """Train one run of params.yaml, as stage train@<run> does (also under torchrun)."""
+    import dataclasses
+
+    from ganlab.params import load_params
+    from ganlab.train.run import find_run, train_run
+
+    p = run_guarded(load_params, params)
+    r = run_guarded(find_run, p, run)
+    overrides = {k: v for k, v in (("steps", steps), ("device", device)) if v is not None}
+    if overrides:
+        t = run_guarded(_section, type(r.train), **{**dataclasses.asdict(r.train), **overrides})
+        p = dataclasses.replace(p, models={**p.models, run: dataclasses.replace(r, train=t)})
+    summary = run_guarded(train_run, p, run, data_root, out, resume=resume)
+    log.info("%s: step %d%s", run, summary["step"], "" if summary["finished"] else " (stopped early)")
+
+
 @app.command("check-params")
 def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The params file to check.")) -> None:
     """Validate params.yaml: unknown keys, wrong types and out-of-range values are errors."""

@@ -81,6 +81,69 @@ class DedupParams:
             raise ParamsError(f"threshold = {self.threshold} exceeds the {self.hash_size**2} bits of a hash_size {self.hash_size} hash")
 
 
+AMP_MODES = ("auto", "bf16", "off")
+#: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy)
+DERIVED_DATASETS = ("faces", "toy-gaussian")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """The trainer's settings for one run (``models.<run>.train``); see ganlab.train.trainer."""
+
+    steps: int = _opt(1000, "optimisation steps (generator updates for GANs)", min=1, max=10**9)
+    batch_size: int = _opt(64, "images per batch (per critic iteration for WGANs)", min=1, max=65536)
+    seed: int = _opt(0, "seed of weights, noise and batch order: same seed, same weights on CPU", min=0, max=2**31 - 1)
+    device: str = _opt("auto", "auto = cuda, then mps, then cpu; or a torch device string such as cuda:1")
+    amp: str = _opt("auto", "auto = bfloat16 autocast on CUDA, float32 elsewhere; bf16 forces it; off",
+                    choices=AMP_MODES)
+    checkpoint_every: int = _opt(500, "steps between checkpoints (and one at the end, and on SIGINT/SIGTERM)",
+                                 min=1, max=10**9)
+    sample_every: int = _opt(500, "steps between sample grids from the fixed noise batch", min=1, max=10**9)
+    log_every: int = _opt(50, "steps between dvclive log rows", min=1, max=10**9)
+    n_samples: int = _opt(64, "images per grid (100 = a 10 x 10 grid, a column per class for conditional models)",
+                          min=1, max=1024)
+    dvclive: bool = _opt(True, "log losses and images/s with dvclive (OUT/dvclive), for dvc plots")
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """One training run (``models.<run>``): a variant, its data, its hyperparameters, the trainer's settings."""
+
+    variant: str = _opt("", "registered variant name (ganlab variants lists them)")
+    data: str = _opt("mnist", "dataset to train on: a fetched image dataset, faces or toy-gaussian")
+    model: Any = _opt({}, "the variant's hyperparameters; unset ones take the paper's defaults")
+    train: TrainParams = _opt(TrainParams(), "trainer settings")
+
+    @staticmethod
+    def __check__(values: dict[str, Any], where: str) -> None:
+        """Validate ``variant``, ``data`` and ``model`` against the registry (imports the models)."""
+        from ganlab.data.sources import DATASETS
+        from ganlab.models import registry
+
+        variant = values.get("variant", "")
+        if variant not in registry.names():
+            raise ParamsError(_unknown_key_message(f"{where}.variant", variant, registry.names())
+                              .replace("unknown key", "unknown variant"))
+        allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + list(DERIVED_DATASETS))
+        data = values.get("data", "mnist")
+        if data not in allowed:
+            raise ParamsError(f"{where}.data = {data!r} is not an image dataset; choose one of: {', '.join(allowed)}")
+        values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
+
+    def variant_config(self) -> Any:
+        """The variant's Config (validated when the params were loaded)."""
+        return self.model
+
+
+@dataclass(frozen=True)
+class ToyParams:
+    """The 1-D toy data of the GAN paper's Figure 1 (``toy:``; stage toy -> data/toy-gaussian)."""
+
+    mu: float = _opt(4.0, "mean of the data distribution N(mu, sigma)", min=-1e6, max=1e6)
+    sigma: float = _opt(1.25, "its standard deviation", min=1e-6, max=1e6)
+    n: int = _opt(10000, "samples drawn", min=2, max=10**8)
+
+
 @dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
@@ -89,6 +152,8 @@ class Params:
     data: dict[str, DatasetParams] = _opt({}, "datasets the pipeline fetches, by name")
     faces: FacesParams = _opt(FacesParams(), "face cropping")
     dedup: DedupParams = _opt(DedupParams(), "near-duplicate removal")
+    toy: ToyParams = _opt(ToyParams(), "the 1-D toy dataset")
+    models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
 
     def __post_init__(self) -> None:
         # Imported here: the source registry imports nothing from params, but keeping the
@@ -171,6 +236,9 @@ def from_dict(cls: type, raw: Any, where: str) -> Any:
                 raise ParamsError(f"{key} is missing ({f.metadata.get('help', 'required')})")
             continue
         values[name] = _check_value(raw[name], hints[name], key, f.metadata)
+    check = getattr(cls, "__check__", None)
+    if check is not None:  # checks across fields that need more than the field's own metadata
+        check(values, where)
     try:
         return cls(**values)
     except ParamsError as exc:

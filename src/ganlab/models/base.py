@@ -10,11 +10,18 @@ resume are the trainer's, once, for every variant.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
+import torch.distributed as dist
 from torch import nn
+
+
+def hp(default: Any, help: str, **checks: Any) -> Any:
+    """A hyperparameter field: default, one-line reason, and checks (``min``, ``max``, ``choices``)
+    that ``models.<run>.model`` in params.yaml is validated against (see ganlab.params)."""
+    return field(default=default, metadata={"help": help, **checks})
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,53 @@ class Variant(abc.ABC):
         self.config, self.data, self.device = config, data, device
         self.nets = nn.ModuleDict(self.build()).to(device)
         self.optimizers: dict[str, torch.optim.Optimizer] = self.make_optimizers()
+
+    #: the roles whose weights make up the exported generator (``generator.pt``)
+    generator_roles: ClassVar[tuple[str, ...]] = ("generator",)
+
+    @property
+    def makes_images(self) -> bool:
+        """False for data that are not pictures (the 1-D toy): the trainer then draws no grids."""
+        return True
+
+    def update(self, role: str, loss: torch.Tensor) -> None:
+        """Backpropagate ``loss`` and step the optimizer of ``role``.
+
+        Every variant updates through here, which is what makes them data-parallel under
+        torchrun: each process holds a shard of the batch, and the gradients of ``role`` are
+        averaged over the processes before the step, so all replicas stay identical. (This is
+        what DistributedDataParallel does with its hooks; it is done explicitly because a GAN
+        step runs the discriminator forward several times per backward and backpropagates the
+        generator loss through it, which DDP's reducer does not support.)
+        """
+        optimizer = self.optimizers[role]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+            if grads:
+                flat = torch.cat([g.flatten() for g in grads])
+                dist.all_reduce(flat)
+                flat /= dist.get_world_size()
+                offset = 0
+                for g in grads:
+                    g.copy_(flat[offset : offset + g.numel()].view_as(g))
+                    offset += g.numel()
+        optimizer.step()
+
+    def grid_inputs(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The fixed codes (and labels) of the sample grids; conditional variants cycle the classes."""
+        z = self.noise(n, generator=generator)
+        if self.data.n_classes and self.conditional:
+            return z, (torch.arange(n) % self.data.n_classes).to(self.device)
+        return z, None
+
+    #: True when the generator takes a class label
+    conditional: ClassVar[bool] = False
+
+    def figures(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """Extra image grids drawn beside the samples (InfoGAN's code traversals): name -> (images, nrow)."""
+        return {}
 
     @abc.abstractmethod
     def build(self) -> dict[str, nn.Module]:

@@ -15,16 +15,17 @@ import torch
 from torch import nn
 
 from ganlab.models.gan import GAN
+from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_init, upsampling_plan
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class DcganConfig:
-    z_dim: int = 100  # latent size (the paper's 100-d uniform noise; Gaussian here)
-    width: int = 64  # feature maps of the widest-resolution layer; doubled at each downsampling
-    lr: float = 2e-4  # the paper's Adam step
-    beta1: float = 0.5  # the paper: 0.9 oscillated and was unstable
+    z_dim: int = hp(100, "latent size (the paper's 100-d uniform noise; Gaussian here)", min=1, max=4096)
+    width: int = hp(64, "feature maps of the highest-resolution layer; doubled at each downsampling", min=1, max=1024)
+    lr: float = hp(2e-4, "the paper's Adam step", min=1e-8, max=1.0)
+    beta1: float = hp(0.5, "the paper: 0.9 oscillated and was unstable", min=0.0, max=0.999)
 
 
 def dcgan_generator(z_dim: int, channels: int, size: int, width: int) -> nn.Sequential:
@@ -40,9 +41,12 @@ def dcgan_generator(z_dim: int, channels: int, size: int, width: int) -> nn.Sequ
     return net
 
 
-def dcgan_discriminator(channels: int, size: int, width: int, norm: str = "batch") -> nn.Sequential:
+def dcgan_discriminator(channels: int, size: int, width: int, norm: str = "batch", outputs: int = 1) -> nn.Sequential:
     """DCGAN's discriminator; ``norm`` "batch" (DCGAN), "none" (a WGAN-GP critic: the gradient
-    penalty is per sample, which batch norm would break) or "spectral" (SNGAN: every layer)."""
+    penalty is per sample, which batch norm would break) or "spectral" (SNGAN: every layer).
+
+    The last two modules are the head (a convolution over the whole final map to ``outputs``
+    logits, then Flatten); ``net[:-2]`` is the body, for variants that add heads of their own."""
     if norm not in ("batch", "none", "spectral"):
         raise ValueError(f"unknown norm {norm!r}")
     start, steps = upsampling_plan(size)
@@ -54,7 +58,7 @@ def dcgan_discriminator(channels: int, size: int, width: int, norm: str = "batch
         layers += [nn.BatchNorm2d(c * 2)] if norm == "batch" else []
         layers += [nn.LeakyReLU(0.2, True)]
         c *= 2
-    layers += [sn(nn.Conv2d(c, 1, start, 1, 0)), nn.Flatten()]  # (B, c, start, start) -> (B, 1)
+    layers += [sn(nn.Conv2d(c, outputs, start, 1, 0)), nn.Flatten()]  # (B, c, start, start) -> (B, outputs)
     net = nn.Sequential(*layers)
     if norm != "spectral":  # spectral norm rescales the weights itself
         net.apply(dcgan_init)
@@ -76,6 +80,10 @@ class DCGAN(GAN):
             "generator": dcgan_generator(c.z_dim, channels, size, c.width),
             "discriminator": dcgan_discriminator(channels, size, c.width),
         }
+
+    @property
+    def makes_images(self) -> bool:
+        return True
 
     def sample(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.nets["generator"](z)

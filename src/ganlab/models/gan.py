@@ -2,6 +2,12 @@
 
 Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014. The paper's maxout
 discriminator is replaced by LeakyReLU layers with dropout, the usual modern reading.
+
+``arch: affine`` is the 1-D toy of the paper's Figure 1: data x ~ N(mu, sigma), generator
+G(z) = w * z + b with z ~ N(0, 1), discriminator D(x) = sigmoid(w1 * x + b1). The generator can
+represent the data exactly at (w, b) = (+-sigma, mu), and every step logs w and b so one can
+watch whether training gets there. (It does not, quite: a logistic discriminator sees only the
+mean, so b is pulled to mu while w gets no signal towards sigma; see the train@gan-toy run.)
 """
 
 from __future__ import annotations
@@ -12,18 +18,25 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ganlab.models.base import Variant
+from ganlab.errors import ParamsError
+from ganlab.models.base import Variant, hp
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class GanConfig:
-    z_dim: int = 100  # latent size
-    hidden: int = 512  # units per hidden layer
-    dropout: float = 0.3  # discriminator dropout
-    lr: float = 2e-4  # Adam step
-    beta1: float = 0.5  # Adam beta1, as for DCGAN: momentum 0.9 makes GAN training oscillate
+    z_dim: int = hp(100, "latent size", min=1, max=4096)
+    hidden: int = hp(512, "units per hidden layer", min=1, max=65536)
+    dropout: float = hp(0.3, "discriminator dropout", min=0.0, max=0.95)
+    lr: float = hp(2e-4, "Adam step", min=1e-8, max=1.0)
+    beta1: float = hp(0.5, "Adam beta1, as for DCGAN: momentum 0.9 makes GAN training oscillate", min=0.0, max=0.999)
+    arch: str = hp("mlp", "mlp = the MNIST networks; affine = the 1-D toy G(z) = w*z + b, D(x) = sigmoid(w1*x + b1)",
+                   choices=("mlp", "affine"))
+
+    def __post_init__(self) -> None:
+        if self.arch == "affine" and self.z_dim != 1:
+            raise ParamsError(f"arch = 'affine' (the 1-D toy) needs z_dim = 1, got z_dim = {self.z_dim}")
 
 
 @register("gan")
@@ -35,6 +48,10 @@ class GAN(Variant):
     def build(self) -> dict[str, nn.Module]:
         c, h = self.config, self.config.hidden
         pixels = math.prod(self.data.shape)
+        if c.arch == "affine":
+            if pixels != 1:
+                raise ParamsError(f"arch = 'affine' is the 1-D toy; the data here are {self.data.shape}")
+            return {"generator": nn.Linear(1, 1), "discriminator": nn.Linear(1, 1)}  # w*z + b; w1*x + b1 (logit)
         generator = nn.Sequential(
             nn.Linear(c.z_dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, pixels), nn.Tanh()
         )
@@ -53,6 +70,10 @@ class GAN(Variant):
             for role in ("generator", "discriminator")
         }
 
+    @property
+    def makes_images(self) -> bool:
+        return self.config.arch != "affine"
+
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, generator=generator).to(self.device)
 
@@ -70,11 +91,11 @@ class GAN(Variant):
         d = self.nets["discriminator"]
         fake = self.sample(self.noise(len(x)))
         loss_d = self.d_loss(d(x), d(fake.detach()))
-        self.optimizers["discriminator"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["discriminator"].step()
+        self.update("discriminator", loss_d)
         loss_g = self.g_loss(d(fake))
-        self.optimizers["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["generator"].step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        self.update("generator", loss_g)
+        losses = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        if not self.makes_images:  # the toy's whole generator and discriminator, to watch
+            g = self.nets["generator"]
+            losses.update(w=g.weight.item(), b=g.bias.item(), w1=d.weight.item(), b1=d.bias.item())
+        return losses

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 
 import torch
 
+from ganlab.models.base import hp
 from ganlab.models.dcgan import DCGAN, DcganConfig
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class WganConfig(DcganConfig):
-    lr: float = 5e-5  # the paper's RMSProp step
-    clip: float = 0.01  # weight clipping bound c
-    n_critic: int = 5  # critic iterations per generator step
+    lr: float = hp(5e-5, "the paper's RMSProp step", min=1e-8, max=1.0)
+    clip: float = hp(0.01, "weight clipping bound c", min=1e-6, max=10.0)
+    n_critic: int = hp(5, "critic iterations per generator step, each on a fresh real batch", min=1, max=100)
 
 
 @register("wgan")
@@ -57,12 +58,8 @@ class WGAN(DCGAN):
             if penalty is not None:
                 loss_c = loss_c + penalty
                 out["gradient_penalty"] = penalty.item()
-            self.optimizers["discriminator"].zero_grad(set_to_none=True)
-            loss_c.backward()
-            self.optimizers["discriminator"].step()
+                self.update("discriminator", loss_c)
             self.after_critic_step()
         loss_g = -critic(self.sample(self.noise(len(real)))).mean()
-        self.optimizers["generator"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["generator"].step()
+        self.update("generator", loss_g)
         return {"loss_d": loss_c.item(), "loss_g": loss_g.item(), "wasserstein": distance.item(), **out}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ganlab.models.base import hp
 from ganlab.models.dcgan import dcgan_discriminator, dcgan_generator
 from ganlab.models.registry import register
 from ganlab.models.wgan import WGAN, WganConfig
@@ -20,10 +21,10 @@ from ganlab.models.wgan import WGAN, WganConfig
 
 @dataclass(frozen=True)
 class WganGpConfig(WganConfig):
-    lr: float = 1e-4  # the paper's Adam step
-    beta1: float = 0.0  # the paper's Adam betas (0, 0.9)
-    beta2: float = 0.9
-    gp_weight: float = 10.0  # lambda
+    lr: float = hp(1e-4, "the paper's Adam step", min=1e-8, max=1.0)
+    beta1: float = hp(0.0, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.999)
+    beta2: float = hp(0.9, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.9999)
+    gp_weight: float = hp(10.0, "lambda, the gradient penalty's weight", min=0.0, max=1e4)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

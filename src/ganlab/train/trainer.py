@@ -11,17 +11,29 @@ batches in a reproducible order and takes care of everything around it:
 - a NaN or infinite loss stops training with a message naming the variant, step and loss,
   and leaves the last good checkpoint as it was;
 - sample grids from a fixed noise batch, so grids are comparable over time;
-- every loss and images/s logged with dvclive (OUT/dvclive), for ``dvc plots``.
+- every loss and images/s logged with dvclive (OUT/dvclive), for ``dvc plots``;
+- bfloat16 autocast on CUDA (``amp``), and data parallelism under ``torchrun``
+  (see :mod:`ganlab.train.distributed`);
+- the final generator exported on its own (OUT/generator.pt) for evaluation and reports.
+
+A checkpoint carries a fingerprint of everything that shapes the weights (variant, its
+config, the data, seed, batch size, precision); ``fit(resume=True)`` continues only from a
+checkpoint with the same fingerprint and otherwise starts over, so a DVC stage can keep its
+checkpoint between runs (``persist: true``) and still never mixes two configurations.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import io
+import json
 import logging
 import math
+import shutil
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,28 +44,23 @@ from tqdm.auto import tqdm
 
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_json_atomic
-from ganlab.models.base import Variant
+from ganlab.models import registry
+from ganlab.params import TrainParams
+from ganlab.models.base import DataSpec, Variant
+from ganlab.train import distributed
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
+GENERATOR = "generator.pt"
 
 
 class TrainingDiverged(GanlabError):
     """A loss became NaN or infinite."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    steps: int = 1000  # optimisation steps
-    batch_size: int = 64
-    seed: int = 0
-    device: str = "auto"  # auto = cuda, then mps, then cpu
-    checkpoint_every: int = 500
-    sample_every: int = 500
-    log_every: int = 50
-    n_samples: int = 64  # images in each grid, from one fixed noise batch
-    dvclive: bool = True  # log losses and images/s with dvclive into OUT/dvclive (for dvc plots)
+#: the trainer's settings are params.yaml's ``models.<run>.train`` section, one dataclass for both
+TrainConfig = TrainParams
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -66,6 +73,23 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device``, or None for plain float32.
+
+    bfloat16 has float32's exponent range, so GAN losses need no gradient scaler (float16
+    would, and its scaler does not compose with the gradient penalty's double backward).
+    """
+    if amp == "off":
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp != "auto":
+        raise ValueError(f"amp = {amp!r}; choose auto, bf16 or off")
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) -> float32 (N, C, H, W) in [-1, 1]."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0).contiguous()
@@ -73,36 +97,67 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 class Trainer:
     def __init__(self, variant: Variant, images: torch.Tensor, labels: torch.Tensor | None,
-                 config: TrainConfig, out: str | Path) -> None:
+                 config: TrainConfig, out: str | Path, data_id: str = "") -> None:
         self.variant, self.config, self.out = variant, config, Path(out)
         self.images, self.labels = images, labels
         self.step = 0
+        self.rank, self.world = distributed.rank(), distributed.world_size()
+        if config.batch_size % self.world:
+            raise GanlabError(f"batch_size = {config.batch_size} is not divisible by the {self.world} processes")
         self._stop_signal: int | None = None
+        self.amp = autocast_dtype(config.amp, variant.device)
         g = torch.Generator().manual_seed(config.seed + 1)  # the grid's noise: fixed for the run
-        self.fixed_noise = variant.noise(config.n_samples, generator=g)
+        self.fixed_noise, self.fixed_labels = variant.grid_inputs(config.n_samples, g)
+        self.fingerprint = self._fingerprint(data_id or f"{tuple(images.shape)}")
+
+    def _fingerprint(self, data_id: str) -> str:
+        c = self.config
+        what = {
+            "variant": self.variant.name,
+            "config": dataclasses.asdict(self.variant.config),
+            "data": [dataclasses.asdict(self.variant.data), data_id],
+            "train": {"seed": c.seed, "batch_size": c.batch_size, "amp": str(self.amp), "world": self.world},
+        }
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
+    def writer(self) -> bool:
+        """Only one process writes files."""
+        return self.rank == 0
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.variant.device.type, dtype=self.amp)
 
     # ------------------------------------------------------------------ batches
 
     def batch(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The index-th batch of the data stream: a function of (seed, index) alone, so resume sees the same data."""
+        """The index-th batch of the data stream: a function of (seed, index) alone, so resume sees
+        the same data. Under torchrun each process takes every world-th image of it."""
         n, bs = len(self.images), self.config.batch_size
         per_epoch = max(1, n // bs)
         epoch, k = divmod(index, per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch))
-        idx = order[k * bs : (k + 1) * bs]
+        idx = order[k * bs : (k + 1) * bs][self.rank :: self.world]
         x = self.images[idx].to(self.variant.device, non_blocking=True)
         y = self.labels[idx].to(self.variant.device) if self.labels is not None else None
         return x, y
 
     # ------------------------------------------------------------------ checkpoints
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self) -> Path | None:
+        rng = distributed.gather_objects(
+            {"cpu": torch.get_rng_state(),
+             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []})
+        if not self.writer:
+            return None
         state = {
             "step": self.step,
             "variant": self.variant.name,
+            "fingerprint": self.fingerprint,
             "model": self.variant.state_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "rng": rng,  # one entry per process
         }
         buf = io.BytesIO()
         torch.save(state, buf)
@@ -112,73 +167,109 @@ class Trainer:
         return path
 
     def load_checkpoint(self) -> bool:
+        """Continue from OUT/checkpoint.pt if it is this run's; False (and nothing loaded) otherwise."""
         path = self.out / CHECKPOINT
         if not path.exists():
             return False
-        state = torch.load(path, map_location=self.variant.device, weights_only=True)
+        try:
+            state = torch.load(path, map_location=self.variant.device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
+            raise GanlabError(f"{path}: not a readable checkpoint ({exc}); delete it to start over") from None
         if state["variant"] != self.variant.name:
             raise GanlabError(f"{path} holds a {state['variant']!r} checkpoint, not {self.variant.name!r}")
+        if state.get("fingerprint") != self.fingerprint:
+            log.warning("%s: %s was written with other settings (fingerprint %s, now %s); starting over",
+                        self.variant.name, path, state.get("fingerprint"), self.fingerprint)
+            return False
+        if int(state["step"]) > self.config.steps:
+            log.warning("%s: %s is at step %d, past steps = %d; starting over",
+                        self.variant.name, path, state["step"], self.config.steps)
+            return False
         self.variant.load_state_dict(state["model"])
-        torch.set_rng_state(state["rng_cpu"].cpu())
-        if state["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
+        rng = state["rng"][self.rank] if self.rank < len(state["rng"]) else state["rng"][0]
+        torch.set_rng_state(rng["cpu"].cpu())
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in rng["cuda"]])
         self.step = int(state["step"])
         log.info("%s: resumed from %s at step %d", self.variant.name, path, self.step)
         return True
+
+    def export_generator(self) -> Path | None:
+        """OUT/generator.pt: what sampling needs and nothing else (no discriminator, no optimizer)."""
+        if not self.writer:
+            return None
+        v = self.variant
+        state = {
+            "variant": v.name,
+            "config": dataclasses.asdict(v.config),
+            "data": {"shape": list(v.data.shape), "n_classes": v.data.n_classes},
+            "step": self.step,
+            "roles": {role: v.nets[role].state_dict() for role in v.generator_roles},
+        }
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        with atomic_write(self.out / GENERATOR) as fh:
+            fh.write(buf.getvalue())
+        return self.out / GENERATOR
 
     # ------------------------------------------------------------------ the loop
 
     def fit(self, resume: bool = False, progress: bool = True) -> dict[str, Any]:
         c = self.config
         self.out.mkdir(parents=True, exist_ok=True)
-        torch.manual_seed(c.seed)
-        if resume:
-            self.load_checkpoint()
+        torch.manual_seed(c.seed * 1009 + self.rank)  # each process draws its own noise
+        distributed.broadcast_module(self.variant.nets)
+        resumed = resume and self.load_checkpoint()
+        if not resumed and self.writer:  # a fresh run: nothing of an earlier one may survive
+            for stale in ("samples", "dvclive"):
+                shutil.rmtree(self.out / stale, ignore_errors=True)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         last: dict[str, float] = {}
         history: list[dict[str, float]] = []
         start, start_step = time.perf_counter(), self.step
         live = None
-        if c.dvclive:
+        if c.dvclive and self.writer:
             from dvclive import Live
 
-            live = Live(dir=str(self.out / "dvclive"), resume=resume, report=None, save_dvc_exp=False, dvcyaml=False)
+            live = Live(dir=str(self.out / "dvclive"), resume=resumed, report=None, save_dvc_exp=False,
+                        dvcyaml=False)
         try:
-            bar = tqdm(total=c.steps, initial=self.step, desc=self.variant.name, unit="step", disable=not progress)
+            bar = tqdm(total=c.steps, initial=self.step, desc=self.variant.name, unit="step",
+                       disable=not progress or not self.writer)
             while self.step < c.steps:
-                k = self.variant.real_batches_per_step()
-                parts = [self.batch(self.step * k + j) for j in range(k)]
+                per_step = self.variant.real_batches_per_step()
+                parts = [self.batch(self.step * per_step + j) for j in range(per_step)]
                 x = torch.cat([p[0] for p in parts])
                 y = torch.cat([p[1] for p in parts]) if self.labels is not None else None
                 self.variant.nets.train()
-                losses = self.variant.step(x, y, self.step)
-                bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
-                if bad:
-                    k, v = next(iter(bad.items()))
+                with self.autocast():
+                    losses = self.variant.step(x, y, self.step)
+                bad = {name: v for name, v in losses.items() if not math.isfinite(v)}
+                stop, diverged = distributed.any_rank([self._stop_signal is not None, bool(bad)])
+                if diverged:
+                    name, v = next(iter(bad.items())) if bad else ("(on another process)", float("nan"))
                     raise TrainingDiverged(
-                        f"{self.variant.name}: loss {k} = {v} at step {self.step}; stopped, and the last good "
+                        f"{self.variant.name}: loss {name} = {v} at step {self.step}; stopped, and the last good "
                         f"checkpoint ({self.out / CHECKPOINT}, if any) was left as it was"
                     )
                 self.step += 1
                 last = losses
                 bar.update(1)
                 if self.step % c.log_every == 0 or self.step == c.steps:
-                    rate = (self.step - start_step) * c.batch_size / max(time.perf_counter() - start, 1e-9)
+                    rate = (self.step - start_step) * c.batch_size * per_step / max(time.perf_counter() - start, 1e-9)
                     history.append({"step": self.step, **losses, "images_per_s": rate})
                     if live is not None:
                         live.step = self.step
-                        for k, v in {**losses, "images_per_s": rate}.items():
-                            live.log_metric(f"train/{k}", v)
+                        for name, v in {**losses, "images_per_s": rate}.items():
+                            live.log_metric(f"train/{name}", v)
                         live.next_step()
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+                    bar.set_postfix({name: f"{v:.3f}" for name, v in losses.items()})
                 if self.step % c.sample_every == 0 or self.step == c.steps:
-                    self.save_grid()
-                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                    self.save_grids()
+                if self.step % c.checkpoint_every == 0 or self.step == c.steps or stop:
                     self.save_checkpoint()
-                if self._stop_signal is not None:
-                    self.save_checkpoint()
-                    log.warning("%s: signal %d at step %d; checkpoint written, stopping",
-                                self.variant.name, self._stop_signal, self.step)
+                if stop:
+                    log.warning("%s: stop signal at step %d; checkpoint written, stopping", self.variant.name, self.step)
                     break
             bar.close()
         finally:
@@ -186,21 +277,59 @@ class Trainer:
                 signal.signal(s, h)
             if live is not None:
                 live.end()
-        summary = {"variant": self.variant.name, "step": self.step, "finished": self.step >= c.steps, **last}
-        write_json_atomic(self.out / "train_summary.json", {**summary, "history": history})
+        finished = self.step >= c.steps
+        summary = {"variant": self.variant.name, "step": self.step, "finished": finished, **last}
+        if self.writer:
+            if finished:
+                self.export_generator()
+            write_json_atomic(self.out / "train_summary.json", {**summary, "history": history})
         return summary
 
     def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002 - signal's signature
         self._stop_signal = signum
 
     @torch.no_grad()
-    def save_grid(self) -> Path:
+    def save_grids(self) -> list[Path]:
+        """The fixed-noise sample grid (samples/step_N.png) and the variant's own figures
+        (samples/<name>_step_N.png), written by rank 0."""
+        if not self.writer or not self.variant.makes_images:
+            return []
         self.variant.nets.eval()
-        images = self.variant.sample(self.fixed_noise).float().cpu()
-        self.variant.nets.train()
-        path = self.out / "samples" / f"step_{self.step:07d}.png"
-        buf = io.BytesIO()
-        save_image(images, buf, format="png", nrow=int(math.sqrt(len(images))), normalize=True, value_range=(-1, 1))
-        with atomic_write(path) as fh:
-            fh.write(buf.getvalue())
-        return path
+        try:
+            with self.autocast():
+                images = self.variant.sample(self.fixed_noise, self.fixed_labels).float().cpu()
+                grids = {"step": (images, int(math.sqrt(len(images))))}
+                for name, (imgs, nrow) in self.variant.figures().items():
+                    grids[f"{name}_step"] = (imgs.float().cpu(), nrow)
+        finally:
+            self.variant.nets.train()
+        paths = []
+        for name, (imgs, nrow) in grids.items():
+            path = self.out / "samples" / f"{name}_{self.step:07d}.png"
+            buf = io.BytesIO()
+            save_image(imgs, buf, format="png", nrow=nrow, normalize=True, value_range=(-1, 1))
+            with atomic_write(path) as fh:
+                fh.write(buf.getvalue())
+            paths.append(path)
+        return paths
+
+
+def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Variant:
+    """The variant of OUT/generator.pt, rebuilt with its config and its generator weights loaded.
+
+    Only the generator roles hold trained weights; call ``.sample(.noise(n))`` under no_grad
+    after ``.nets.eval()``.
+    """
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise GanlabError(f"{path}: no such generator file") from None
+    except Exception as exc:  # noqa: BLE001
+        raise GanlabError(f"{path}: not a readable generator file ({exc})") from None
+    cls = registry.get(state["variant"])
+    data = DataSpec(tuple(state["data"]["shape"]), int(state["data"]["n_classes"]))
+    variant = cls(cls.Config(**state["config"]), data, torch.device(device))
+    for role, weights in state["roles"].items():
+        variant.nets[role].load_state_dict(weights)
+    return variant
