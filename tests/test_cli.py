@@ -81,3 +81,27 @@ def test_variants_lists_every_registered_variant():
     lines = result.output.strip().splitlines()
     assert [line.split()[0] for line in lines] == registry.names()
     assert all(len(line.split()) > 3 for line in lines)  # each with a description
+
+
+def test_train_command_runs_one_run_with_overrides(tmp_path):
+    import json
+
+    from ganlab.data.toy import write_toy
+    from ganlab.params import ToyParams
+
+    write_toy(ToyParams(n=200), tmp_path / "data" / "toy-gaussian")
+    params = tmp_path / "params.yaml"
+    params.write_text("models:\n  t:\n    variant: gan\n    data: toy-gaussian\n    model: {arch: affine, z_dim: 1}\n"
+                      "    train: {steps: 1000, batch_size: 8, log_every: 1}\n")
+    result = runner.invoke(app, ["train", "t", "--params", str(params), "--data-root", str(tmp_path / "data"),
+                                 "--steps", "3", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
+    assert summary["step"] == 3 and summary["finished"] and "w" in summary
+    assert (tmp_path / "out" / "samples" / "histogram.png").exists()
+
+    result = runner.invoke(app, ["train", "t", "--params", str(params), "--data-root", str(tmp_path / "data"),
+                                 "--steps", "0"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["train", "nope", "--params", str(params), "--data-root", str(tmp_path / "data")])
+    assert result.exit_code == 2

@@ -114,3 +114,21 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
     assert set(paper.models) == set(params.models)
     for field in ("seed", "data", "faces", "dedup", "toy"):
         assert getattr(paper, field) == getattr(params, field), field
+
+
+@pytest.mark.parametrize("variant", __import__("ganlab.models.registry", fromlist=["names"]).names())
+def test_every_variant_validates_its_model_section(tmp_path, variant):
+    import dataclasses
+
+    from ganlab.models import registry
+
+    path = write(tmp_path, f"models:\n  a: {{variant: {variant}, model: {{bogus: 1}}}}\n")
+    with pytest.raises(ParamsError, match=rf"unknown key 'models\.a\.model\.bogus'; allowed here: .*lr"):
+        load_params(path)
+    for f in dataclasses.fields(registry.get(variant).Config):  # every hyperparameter says why and is bounded
+        assert f.metadata.get("help"), f"{variant}.{f.name} has no help"
+        if f.type in ("int", "float"):
+            assert "min" in f.metadata and "max" in f.metadata, f"{variant}.{f.name} has no range"
+            path = write(tmp_path, f"models:\n  a: {{variant: {variant}, model: {{{f.name}: -1000000}}}}\n")
+            with pytest.raises(ParamsError, match=rf"models\.a\.model\.{f.name} = -1000000(\.0)? is out of range"):
+                load_params(path)
