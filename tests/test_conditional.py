@@ -24,8 +24,10 @@ def test_cgan_feeds_the_one_hot_label_to_both_networks_with_the_papers_dropout()
     v = make("cgan", hidden=32)
     g, d = v.nets["generator"], v.nets["discriminator"]
     assert g[0].in_features == v.config.z_dim + 10 and d[0].in_features == 28 * 28 + 10
-    assert [m.p for m in g.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
-    assert [m.p for m in d.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
+    assert [m.p for m in d.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]  # the paper's
+    assert not [m for m in g.modules() if isinstance(m, torch.nn.Dropout)]  # off by default (see cgan.py)
+    g_paper = make("cgan", hidden=32, g_dropout=0.5).nets["generator"]
+    assert [m.p for m in g_paper.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
     v.nets.eval()
     z = v.noise(1).repeat(10, 1)
     with torch.no_grad():

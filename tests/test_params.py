@@ -123,7 +123,7 @@ def test_every_variant_validates_its_model_section(tmp_path, variant):
     from ganlab.models import registry
 
     path = write(tmp_path, f"models:\n  a: {{variant: {variant}, model: {{bogus: 1}}}}\n")
-    with pytest.raises(ParamsError, match=rf"unknown key 'models\.a\.model\.bogus'; allowed here: .*lr"):
+    with pytest.raises(ParamsError, match=r"unknown key 'models\.a\.model\.bogus'; allowed here: .*lr"):
         load_params(path)
     for f in dataclasses.fields(registry.get(variant).Config):  # every hyperparameter says why and is bounded
         assert f.metadata.get("help"), f"{variant}.{f.name} has no help"

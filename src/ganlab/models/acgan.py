@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.models.base import hp
-from ganlab.models.cgan import random_labels
 from ganlab.models.dcgan import DCGAN, DcganConfig, dcgan_discriminator, dcgan_generator
 from ganlab.models.registry import register
 
@@ -45,7 +44,7 @@ class ACGAN(DCGAN):
 
     def sample(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if y is None:
-            y = random_labels(len(z), self.data.n_classes, z.device)
+            y = self.random_labels(len(z))
         return self.nets["generator"](torch.cat([z, F.one_hot(y, self.data.n_classes).float()], 1))
 
     def discriminate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,7 +55,7 @@ class ACGAN(DCGAN):
         if y is None:
             raise ValueError("acgan needs labelled data")
         w = self.config.class_weight
-        y_fake = random_labels(len(x), self.data.n_classes, x.device)
+        y_fake = self.random_labels(len(x))
         fake = self.sample(self.noise(len(x)), y_fake)
         src_real, cls_real = self.discriminate(x)
         src_fake, cls_fake = self.discriminate(fake.detach())

@@ -90,6 +90,10 @@ class Variant(abc.ABC):
     #: True when the generator takes a class label
     conditional: ClassVar[bool] = False
 
+    def random_labels(self, n: int) -> torch.Tensor:
+        """Uniform class labels, for conditional samples drawn without asking for a class."""
+        return torch.randint(0, self.data.n_classes, (n,), device=self.device)
+
     def figures(self) -> dict[str, tuple[torch.Tensor, int]]:
         """Extra image grids drawn beside the samples (InfoGAN's code traversals): name -> (images, nrow)."""
         return {}

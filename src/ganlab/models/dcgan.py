@@ -87,3 +87,6 @@ class DCGAN(GAN):
 
     def sample(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.nets["generator"](z)
+
+    def d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.nets["discriminator"](x)
