@@ -198,3 +198,38 @@ def serve_variant(
     new_spec = dataclasses.replace(spec, variants=tuple(new_var if v.name == variant else v for v in spec.variants))
     monkeypatch.setitem(sources.DATASETS, dataset, new_spec)
     return new_spec
+
+
+# --------------------------------------------------------------------------- scratch DVC projects
+
+
+def run_in(args: list[str], cwd: Path, **env: str) -> str:
+    """Run a command with the venv's tools first on PATH; fail the test with its output if it fails."""
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, "DVC_NO_ANALYTICS": "1",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
+    proc = subprocess.run(args, cwd=cwd, env=full, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def scratch_project(dst: Path, stages: list[str]) -> Path:
+    """A copy of the project's code with only ``stages`` of the real dvc.yaml, as a fresh git + DVC repo."""
+    import shutil
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    dst.mkdir(parents=True)
+    shutil.copy(root / ".dvcignore", dst / ".dvcignore")
+    pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
+    (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": {k: pipeline["stages"][k] for k in stages}}))
+    shutil.copytree(root / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    run_in(["git", "init", "-q"], dst)
+    run_in(["dvc", "init", "-q"], dst)
+    run_in(["dvc", "config", "core.analytics", "false"], dst)
+    return dst

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from conftest import run_in, scratch_project
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = os.environ.get("GANLAB_DATA_MIRROR")
@@ -20,27 +17,14 @@ pytestmark = [
 
 
 def run(args: list[str], cwd: Path) -> str:
-    env = {**os.environ, "GANLAB_DATA_MIRROR": str(Path(MIRROR).resolve()), "DVC_NO_ANALYTICS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout + proc.stderr
+    return run_in(args, cwd, GANLAB_DATA_MIRROR=str(Path(MIRROR).resolve()))
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """The real fetch stages, with params trimmed to the two quickest datasets."""
-    dst = tmp_path / "project"
-    dst.mkdir()
-    shutil.copy(ROOT / ".dvcignore", dst / ".dvcignore")
-    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"fetch": pipeline["stages"]["fetch"]}}))
-    shutil.copytree(ROOT / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    dst = scratch_project(tmp_path / "project", ["fetch"])
     (dst / "params.yaml").write_text("seed: 0\ndata:\n  mnist:\n    variant: auto\n  coco-captions:\n    variant: auto\n")
-    run(["git", "init", "-q"], dst)
-    run(["dvc", "init", "-q"], dst)
-    run(["dvc", "config", "core.analytics", "false"], dst)
     return dst
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import types
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import run_in, scratch_project
 
 from ganlab.models import registry
 from ganlab.params import load_params
@@ -56,11 +56,7 @@ def test_train_stage_reads_only_its_own_params_section():
 
 
 def run(args: list[str], cwd: Path) -> str:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "OMP_NUM_THREADS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout + proc.stderr
+    return run_in(args, cwd, OMP_NUM_THREADS="1")
 
 
 PARAMS = """seed: 0
@@ -89,22 +85,13 @@ def project(tmp_path: Path) -> Path:
     from ganlab.data.datasets import write_content
     from ganlab.data.formats import ImageData, ImageSplit
 
-    dst = tmp_path / "project"
-    dst.mkdir()
-    shutil.copy(ROOT / ".dvcignore", dst / ".dvcignore")
-    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    stages = {k: pipeline["stages"][k] for k in ("toy", "train")}
-    (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
-    shutil.copytree(ROOT / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    dst = scratch_project(tmp_path / "project", ["toy", "train"])
     rng = np.random.default_rng(0)
     split = ImageSplit(rng.integers(0, 256, (40, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, 40))
     (dst / "data" / "mnist").mkdir(parents=True)
     info = write_content(ImageData({"train": split}, [str(k) for k in range(10)]), dst / "data" / "mnist")
     (dst / "data" / "mnist" / "dataset.json").write_text(json.dumps({"name": "mnist", **info}))
     write_params(dst)
-    run(["git", "init", "-q"], dst)
-    run(["dvc", "init", "-q"], dst)
     run(["git", "add", "-A"], dst)  # dvclive reads the git revision: a clone always has one
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "scratch"], dst)
     return dst
