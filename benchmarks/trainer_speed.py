@@ -41,7 +41,7 @@ def trainer_run(name: str, images: torch.Tensor, steps: int, batch: int, width: 
         t0 = time.perf_counter()
         Trainer(v, images, labels, cfg, out).fit(progress=False)
         dt = time.perf_counter() - t0
-    return steps * batch * v.real_batches_per_step() / dt
+    return v.batches_before(steps) * batch / dt
 
 
 def plain_run(images: torch.Tensor, steps: int, batch: int, width: int = 64, channels_last: bool = False,

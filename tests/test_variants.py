@@ -16,7 +16,7 @@ from ganlab.models.base import DataSpec
 from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
 TINY = {"gan": {"hidden": 32}, "cgan": {"hidden": 32}, "dcgan": {"width": 8}, "lsgan": {"width": 8},
-        "sngan": {"width": 8}, "wgan": {"width": 8, "n_critic": 2}, "wgan_gp": {"width": 8, "n_critic": 2},
+        "sngan": {"width": 8}, "wgan": {"width": 8, "n_critic": 2, "warmup_critic": 3, "warmup_steps": 1, "refresh_every": 2}, "wgan_gp": {"width": 8, "n_critic": 2},
         "acgan": {"width": 8}, "infogan": {"width": 8}}  # small enough for CPU tests
 SHAPE = (1, 28, 28)
 
@@ -327,3 +327,16 @@ def test_torchrun_two_processes_train_identical_replicas(tmp_path):
     saved = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=True)
     assert saved["step"] == 3 and len(saved["rng"]) == 2  # one checkpoint, with every process's RNG state
     assert (tmp_path / "run" / "generator.pt").exists() and (tmp_path / "run" / "samples").is_dir()
+
+
+def test_wgan_critic_warmup_and_the_data_stream_position_agree():
+    cls = registry.get("wgan")
+    v = cls(cls.Config(width=4), DataSpec(SHAPE, 0), torch.device("cpu"))
+    counts = [v.real_batches_per_step(s) for s in range(1100)]
+    assert counts[:25] == [100] * 25 and counts[25:30] == [5] * 5  # the authors' schedule
+    assert counts[500] == counts[1000] == 100 and counts[501] == 5
+    for s in (0, 1, 24, 25, 26, 499, 500, 501, 1000, 1099):
+        assert v.batches_before(s) == sum(counts[:s]), s
+    gp = registry.get("wgan_gp")
+    assert {gp(gp.Config(width=4), DataSpec(SHAPE, 0), torch.device("cpu")).real_batches_per_step(s)
+            for s in range(600)} == {5}  # WGAN-GP: Algorithm 1, no warm-up

@@ -38,9 +38,17 @@ class Variant(abc.ABC):
     name: ClassVar[str] = ""
     Config: ClassVar[type]  # a frozen dataclass of the variant's hyperparameters
 
-    def real_batches_per_step(self) -> int:
-        """Real batches one ``step`` consumes (WGAN's critic iterations each take a fresh one)."""
+    def real_batches_per_step(self, step: int) -> int:
+        """Real batches step number ``step`` consumes (WGAN's critic iterations each take a fresh one)."""
         return 1
+
+    def batches_before(self, step: int) -> int:
+        """Real batches consumed by steps 0 .. step-1: where step ``step`` starts in the data stream.
+
+        Must equal the sum of ``real_batches_per_step`` over those steps; a variant whose count
+        varies overrides both (the trainer then resumes at the exact batch an uninterrupted run would).
+        """
+        return step * self.real_batches_per_step(step)
 
     def __init__(self, config: Any, data: DataSpec, device: torch.device) -> None:
         self.config, self.data, self.device = config, data, device
@@ -110,7 +118,7 @@ class Variant(abc.ABC):
     def step(self, x: torch.Tensor, y: torch.Tensor | None, step: int) -> dict[str, float]:
         """One training iteration on real images x in [-1, 1] (labels y); returns losses.
 
-        x holds ``real_batches_per_step()`` batches one after the other.
+        x holds ``real_batches_per_step(step)`` batches one after the other.
         """
 
     @abc.abstractmethod

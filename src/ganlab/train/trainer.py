@@ -237,8 +237,9 @@ class Trainer:
             bar = tqdm(total=c.steps, initial=self.step, desc=self.variant.name, unit="step",
                        disable=not progress or not self.writer)
             while self.step < c.steps:
-                per_step = self.variant.real_batches_per_step()
-                parts = [self.batch(self.step * per_step + j) for j in range(per_step)]
+                per_step = self.variant.real_batches_per_step(self.step)
+                first = self.variant.batches_before(self.step)
+                parts = [self.batch(first + j) for j in range(per_step)]
                 x = torch.cat([p[0] for p in parts])
                 y = torch.cat([p[1] for p in parts]) if self.labels is not None else None
                 self.variant.nets.train()
@@ -256,7 +257,8 @@ class Trainer:
                 last = losses
                 bar.update(1)
                 if self.step % c.log_every == 0 or self.step == c.steps:
-                    rate = (self.step - start_step) * c.batch_size * per_step / max(time.perf_counter() - start, 1e-9)
+                    seen = (self.variant.batches_before(self.step) - self.variant.batches_before(start_step)) * c.batch_size
+                    rate = seen / max(time.perf_counter() - start, 1e-9)  # real images consumed per second
                     history.append({"step": self.step, **losses, "images_per_s": rate})
                     if live is not None:
                         live.step = self.step
