@@ -67,6 +67,9 @@ def test_one_step_changes_weights_with_finite_losses(name):
     losses = v.step(x, y, 0)
     assert losses and all(math.isfinite(val) for val in losses.values())
     after = weights(v)
+    for role, optimizer in v.optimizers.items():  # every optimizer stepped (clipping alone also changes weights)
+        stepped = [p for group in optimizer.param_groups for p in group["params"] if optimizer.state.get(p)]
+        assert stepped, f"{name}: the {role} optimizer never stepped"
     for role in ("generator", "discriminator"):
         changed = [k for k in before if k.startswith(role) and before[k].is_floating_point()
                    and not torch.equal(before[k], after[k])]
@@ -331,7 +334,9 @@ def test_torchrun_two_processes_train_identical_replicas(tmp_path):
 
 def test_wgan_critic_warmup_and_the_data_stream_position_agree():
     cls = registry.get("wgan")
-    v = cls(cls.Config(width=4), DataSpec(SHAPE, 0), torch.device("cpu"))
+    assert {cls(cls.Config(width=4), DataSpec(SHAPE, 0), torch.device("cpu")).real_batches_per_step(s)
+            for s in range(600)} == {5}  # the default: Algorithm 1
+    v = cls(cls.Config(width=4, warmup_critic=100), DataSpec(SHAPE, 0), torch.device("cpu"))
     counts = [v.real_batches_per_step(s) for s in range(1100)]
     assert counts[:25] == [100] * 25 and counts[25:30] == [5] * 5  # the authors' schedule
     assert counts[500] == counts[1000] == 100 and counts[501] == 5

@@ -25,8 +25,7 @@ class WganGpConfig(WganConfig):
     beta1: float = hp(0.0, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.999)
     beta2: float = hp(0.9, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.9999)
     gp_weight: float = hp(10.0, "lambda, the gradient penalty's weight", min=0.0, max=1e4)
-    warmup_critic: int = hp(5, "no critic warm-up: the penalised critic needs none (the paper's Algorithm 1)",
-                            min=1, max=1000)
+    warmup_critic: int = hp(5, "no critic warm-up, as the paper's Algorithm 1 (and the authors' code)", min=1, max=1000)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
