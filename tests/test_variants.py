@@ -110,6 +110,13 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_path):
     a, b = weights(straight.variant), weights(second.variant)
     assert all(torch.equal(a[k], b[k]) for k in a), f"{name}: resumed weights differ"
     assert (tmp_path / "b" / "samples" / "step_0000004.png").exists()
+    import json
+
+    def logged(run: str) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "images_per_s"}
+                for row in json.loads((tmp_path / run / "train_summary.json").read_text())["history"]]
+
+    assert logged("a") == logged("b")  # the resumed run's history carries on from the first part
 
 
 def test_same_seed_same_weights_different_seed_different(tmp_path):
@@ -242,6 +249,23 @@ def test_resume_with_other_settings_starts_over(tmp_path, caplog):
     other.fit(resume=True, progress=False)
     a, b = weights(fresh.variant), weights(other.variant)
     assert all(torch.equal(a[k], b[k]) for k in a)  # as if the old checkpoint had never been there
+
+
+def test_checkpoint_of_other_code_is_not_resumed(tmp_path, monkeypatch):
+    from ganlab.train import trainer
+
+    x, y = data()
+    Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    assert Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()  # same code: resumes
+    monkeypatch.setattr(trainer, "code_fingerprint", lambda cls: "edited")
+    assert not Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()
+
+
+def test_code_fingerprint_covers_the_variant_family():
+    from ganlab.train.trainer import code_fingerprint
+
+    assert code_fingerprint(registry.get("wgan")) != code_fingerprint(registry.get("wgan_gp"))
+    assert code_fingerprint(registry.get("dcgan")) == code_fingerprint(registry.get("dcgan"))
 
 
 def test_unreadable_checkpoint_is_named(tmp_path):

@@ -33,6 +33,7 @@ import logging
 import math
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,18 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0).contiguous()
 
 
+def code_fingerprint(cls: type) -> str:
+    """A hash of the source of the variant's modules (its class hierarchy), the variant base and
+    this trainer: a checkpoint written by other code is not resumed (DVC re-runs a stage when its
+    code changes, and a persisted checkpoint must not then hand back the old result)."""
+    modules = sorted({k.__module__ for k in cls.__mro__ if k.__module__.startswith("ganlab.")} | {__name__})
+    h = hashlib.sha256()
+    for name in modules:
+        origin = getattr(sys.modules.get(name), "__file__", None)
+        h.update(name.encode() + (Path(origin).read_bytes() if origin else b""))
+    return h.hexdigest()[:16]
+
+
 class Trainer:
     def __init__(self, variant: Variant, images: torch.Tensor, labels: torch.Tensor | None,
                  config: TrainConfig, out: str | Path, data_id: str = "") -> None:
@@ -113,6 +126,7 @@ class Trainer:
     def _fingerprint(self, data_id: str) -> str:
         c = self.config
         what = {
+            "code": code_fingerprint(type(self.variant)),
             "variant": self.variant.name,
             "config": dataclasses.asdict(self.variant.config),
             "data": [dataclasses.asdict(self.variant.data), data_id],
@@ -225,7 +239,9 @@ class Trainer:
                 shutil.rmtree(self.out / stale, ignore_errors=True)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         last: dict[str, float] = {}
-        history: list[dict[str, float]] = []
+        history = self._earlier_history() if resumed else []
+        if history:  # a run resumed at its end still reports its last losses
+            last = {k: v for k, v in history[-1].items() if k not in ("step", "images_per_s")}
         start, start_step = time.perf_counter(), self.step
         live = None
         if c.dvclive and self.writer:
@@ -286,6 +302,14 @@ class Trainer:
                 self.export_generator()
             write_json_atomic(self.out / "train_summary.json", {**summary, "history": history})
         return summary
+
+    def _earlier_history(self) -> list[dict[str, float]]:
+        """The logged rows of the run being resumed, up to its checkpoint's step."""
+        try:
+            rows = json.loads((self.out / "train_summary.json").read_text()).get("history", [])
+        except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+            return []
+        return [r for r in rows if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
 
     def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002 - signal's signature
         self._stop_signal = signum
