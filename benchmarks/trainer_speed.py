@@ -83,11 +83,19 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--width", type=int, default=64, help="DCGAN feature maps (params.yaml's CPU profile uses 32)")
     ap.add_argument("--no-knobs", action="store_true", help="skip channels-last / torch.compile / threads")
+    ap.add_argument("--knobs-only", action="store_true", help="only the channels-last / torch.compile / threads part")
     args = ap.parse_args()
     images = torch.rand(4096, *SHAPE) * 2 - 1
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; "
           f"batch {args.batch}, {args.steps} steps, {SHAPE} images")
 
+    if not args.knobs_only:
+        overhead_and_variants(images, args)
+    if not args.no_knobs:
+        knobs(images, args)
+
+
+def overhead_and_variants(images: torch.Tensor, args: argparse.Namespace) -> None:
     trainer_rates, plain_rates = [], []
     trainer_run("dcgan", images, 5, args.batch, args.width)  # warm-up: allocator, kernels
     for _ in range(args.repeats):
@@ -103,15 +111,15 @@ def main() -> None:
     for name in registry.names():
         print(f"  {name:8s} {trainer_run(name, images, max(10, args.steps // 3), args.batch, args.width):8.0f}")
 
-    if args.no_knobs:
-        return
+
+def knobs(images: torch.Tensor, args: argparse.Namespace) -> None:
     print("\nCPU knobs on the plain DCGAN loop, each against the default measured beside it (best of repeats):")
     default_threads = torch.get_num_threads()
-    knobs = {
+    settings = {
         "channels-last": dict(channels_last=True),
         "torch.compile": dict(compiled=True),
     }
-    for label, kw in knobs.items():
+    for label, kw in settings.items():
         base, knob = [], []
         for _ in range(args.repeats):
             base.append(plain_run(images, args.steps, args.batch, args.width))
