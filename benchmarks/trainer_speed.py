@@ -28,7 +28,8 @@ from ganlab.train.trainer import TrainConfig, Trainer
 SHAPE = (1, 28, 28)
 
 
-def trainer_run(name: str, images: torch.Tensor, steps: int, batch: int, width: int = 64) -> float:
+def trainer_run(name: str, images: torch.Tensor, steps: int, batch: int, width: int = 64,
+                channels_last: bool = True) -> float:
     """images/s through the Trainer (grids and checkpoints only at the end, as in a long run)."""
     torch.manual_seed(0)
     cls = registry.get(name)
@@ -36,7 +37,7 @@ def trainer_run(name: str, images: torch.Tensor, steps: int, batch: int, width: 
     v = cls(cls.Config(**({"width": width} if "width" in fields else {})), DataSpec(SHAPE, 10), torch.device("cpu"))
     labels = torch.arange(len(images)) % 10
     cfg = TrainConfig(steps=steps, batch_size=batch, checkpoint_every=10**9, sample_every=10**9, log_every=20,
-                      n_samples=16, dvclive=True)
+                      n_samples=16, dvclive=True, channels_last=channels_last)
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         Trainer(v, images, labels, cfg, out).fit(progress=False)
@@ -96,20 +97,27 @@ def main() -> None:
 
 
 def overhead_and_variants(images: torch.Tensor, args: argparse.Namespace) -> None:
-    trainer_rates, plain_rates = [], []
     trainer_run("dcgan", images, 5, args.batch, args.width)  # warm-up: allocator, kernels
-    for _ in range(args.repeats):
-        plain_rates.append(plain_run(images, args.steps, args.batch, args.width))
-        trainer_rates.append(trainer_run("dcgan", images, args.steps, args.batch, args.width))
-    best_plain, best_trainer = max(plain_rates), max(trainer_rates)
-    print(f"dcgan plain loop   {best_plain:8.0f} images/s (best of {args.repeats}: {[round(r) for r in plain_rates]})")
-    print(f"dcgan via Trainer  {best_trainer:8.0f} images/s (best of {args.repeats}: {[round(r) for r in trainer_rates]})")
-    print(f"trainer overhead   {100 * (best_plain / best_trainer - 1):+.1f}% (target < 5%)")
+    for channels_last in (False, True):
+        trainer_rates, plain_rates = [], []
+        for _ in range(args.repeats):
+            plain_rates.append(plain_run(images, args.steps, args.batch, args.width, channels_last=channels_last))
+            trainer_rates.append(trainer_run("dcgan", images, args.steps, args.batch, args.width, channels_last))
+        best_plain, best_trainer = max(plain_rates), max(trainer_rates)
+        fmt = "channels-last" if channels_last else "NCHW"
+        print(f"dcgan plain loop   {best_plain:8.0f} images/s, {fmt} (best of {args.repeats}: "
+              f"{[round(r) for r in plain_rates]})")
+        print(f"dcgan via Trainer  {best_trainer:8.0f} images/s, {fmt} (best of {args.repeats}: "
+              f"{[round(r) for r in trainer_rates]})")
+        print(f"trainer overhead   {100 * (best_plain / best_trainer - 1):+.1f}% (target < 5%)")
 
     print(f"\nimages/s per variant through the Trainer, width {args.width} where a variant has one "
-          "(real images consumed, critic batches included):")
+          "(real images consumed, critic batches included), NCHW and channels-last (the default):")
+    steps = max(10, args.steps // 3)
     for name in registry.names():
-        print(f"  {name:8s} {trainer_run(name, images, max(10, args.steps // 3), args.batch, args.width):8.0f}")
+        nchw = max(trainer_run(name, images, steps, args.batch, args.width, False) for _ in range(2))
+        nhwc = max(trainer_run(name, images, steps, args.batch, args.width, True) for _ in range(2))
+        print(f"  {name:8s} {nchw:8.0f} {nhwc:8.0f}  x{nhwc / nchw:.2f}")
 
 
 def knobs(images: torch.Tensor, args: argparse.Namespace) -> None:

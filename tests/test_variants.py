@@ -369,3 +369,23 @@ def test_wgan_critic_warmup_and_the_data_stream_position_agree():
     gp = registry.get("wgan_gp")
     assert {gp(gp.Config(width=4), DataSpec(SHAPE, 0), torch.device("cpu")).real_batches_per_step(s)
             for s in range(600)} == {5}  # WGAN-GP: Algorithm 1, no warm-up
+
+
+def test_channels_last_trains_the_same_model_in_nhwc_layout(tmp_path):
+    """The default NHWC layout (x1.1-1.2 on CPU, benchmarks/trainer_speed.py) changes memory order only:
+    conv weights and image batches are channels-last, and the weights end where NCHW training ends."""
+    cls = registry.get("dcgan")
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(16, 3, 32, 32, generator=g) * 2 - 1
+    runs = {}
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        v = cls(cls.Config(width=8), DataSpec((3, 32, 32), 0), torch.device("cpu"))
+        t = Trainer(v, x, None, config(channels_last=channels_last), tmp_path / str(channels_last))
+        convs = [p for p in v.nets.parameters() if p.dim() == 4 and p.shape[1] > 1]
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) == channels_last for p in convs)
+        assert t.batch(0)[0].is_contiguous(memory_format=torch.channels_last) == channels_last
+        t.fit(progress=False)
+        runs[channels_last] = weights(v)
+    for k in runs[False]:
+        assert torch.allclose(runs[False][k], runs[True][k], atol=1e-4), k

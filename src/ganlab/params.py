@@ -103,6 +103,8 @@ class TrainParams:
     n_samples: int = _opt(64, "images per grid (100 = a 10 x 10 grid, a column per class for conditional models)",
                           min=1, max=1024)
     dvclive: bool = _opt(True, "log losses and images/s with dvclive (OUT/dvclive), for dvc plots")
+    channels_last: bool = _opt(True, "NHWC memory format for the networks and image batches: x1.17 to x1.19 for "
+                               "DCGAN on 2 CPU cores (benchmarks/trainer_speed.py); off for the NCHW default")
 
 
 @dataclass(frozen=True)
