@@ -37,7 +37,7 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, faces, models, seed, toy"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, faces, models, seed, toy"),
         ("data:\n  mnist:\n    varient: auto\n", r"unknown key 'data\.mnist\.varient' \(did you mean 'variant'\?\)"),
         ("data:\n  mnsit: {variant: auto}\n", r"unknown key 'data\.mnsit' \(did you mean 'mnist'\?\).*coco-captions"),
         ("seed: abc\n", r"seed = 'abc' \(str\) must be a whole number"),
@@ -51,7 +51,7 @@ def test_every_committed_value_has_a_comment():
         ("seed: [\n", r"not valid YAML"),
         # training runs: the variant, its data, its own hyperparameters and the trainer's settings
         ("models:\n  a: {variant: dcgna}\n", r"unknown variant 'models\.a\.variant' \(did you mean 'dcgan'\?\)"),
-        ("models:\n  a: {variant: dcgan, data: lfw}\n", r"models\.a\.data = 'lfw' is not an image dataset; choose one of: cifar10, faces"),
+        ("models:\n  a: {variant: dcgan, data: lfw}\n", r"models\.a\.data = 'lfw' is not an image dataset; choose one of: cifar10, domains, faces"),
         ("models:\n  a: {variant: dcgan, model: {widht: 8}}\n", r"unknown key 'models\.a\.model\.widht' \(did you mean 'width'\?\)"),
         ("models:\n  a: {variant: wgan, model: {n_critic: 0}}\n", r"models\.a\.model\.n_critic = 0 is out of range; allowed: 1 <="),
         ("models:\n  a: {variant: wgan_gp, model: {lr: fast}}\n", r"models\.a\.model\.lr = 'fast' \(str\) must be a number"),
@@ -112,7 +112,7 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
     params = load_params(ROOT / "params.yaml")
     paper = load_params(ROOT / "profiles" / "paper.yaml")
     assert set(paper.models) == set(params.models)
-    for field in ("seed", "data", "faces", "dedup", "toy"):
+    for field in ("seed", "data", "faces", "dedup", "toy", "domains"):
         assert getattr(paper, field) == getattr(params, field), field
 
 

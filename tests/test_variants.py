@@ -15,21 +15,42 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
-TINY = {"gan": {"hidden": 32}, "cgan": {"hidden": 32}, "dcgan": {"width": 8}, "lsgan": {"width": 8},
-        "sngan": {"width": 8}, "wgan": {"width": 8, "n_critic": 2, "warmup_critic": 3, "warmup_steps": 1, "refresh_every": 2}, "wgan_gp": {"width": 8, "n_critic": 2},
-        "acgan": {"width": 8}, "infogan": {"width": 8}}  # small enough for CPU tests
+TINY = {  # small enough for CPU tests; one line per registered variant
+    "gan": {"hidden": 32},
+    "cgan": {"hidden": 32},
+    "dcgan": {"width": 8},
+    "lsgan": {"width": 8},
+    "sngan": {"width": 8},
+    "wgan": {"width": 8, "n_critic": 2, "warmup_critic": 3, "warmup_steps": 1, "refresh_every": 2},
+    "wgan_gp": {"width": 8, "n_critic": 2},
+    "acgan": {"width": 8},
+    "infogan": {"width": 8},
+    "cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6, "lambda_identity": 0.5},
+    "discogan": {"width": 4, "pool_size": 6},
+    "sgan": {"width": 8, "labels_per_class": 1, "labelled_batch": 4},
+    "ebgan": {"width": 8},
+    "began": {"width": 8, "hidden": 8, "z_dim": 8},
+    "sagan": {"width": 8, "z_dim": 16},
+    "bigan": {"width": 8, "z_dim": 8, "joint": 16},
+    "lapgan": {"width": 8, "hidden": 16, "z_dim": 8},
+}
+CLASSES = {  # label values of the contract's data where a variant reads labels as something else
+    "cyclegan": 2,  # the two domains, A = 0 and B = 1
+    "discogan": 2,  # likewise
+    "sgan": 2,  # two classes, so that the contract's 8-image batches hold both
+}
 SHAPE = (1, 28, 28)
 
 
 def make(name: str, seed: int = 0):
     cls = registry.get(name)
     torch.manual_seed(seed)  # weight initialisation draws from the global generator
-    return cls(cls.Config(**TINY.get(name, {})), DataSpec(SHAPE, 10), torch.device("cpu"))
+    return cls(cls.Config(**TINY.get(name, {})), DataSpec(SHAPE, CLASSES.get(name, 10)), torch.device("cpu"))
 
 
-def data(n: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
+def data(n: int = 24, name: str = "") -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(123)
-    return torch.rand(n, *SHAPE, generator=g) * 2 - 1, torch.randint(0, 10, (n,), generator=g)
+    return torch.rand(n, *SHAPE, generator=g) * 2 - 1, torch.randint(0, CLASSES.get(name, 10), (n,), generator=g)
 
 
 def weights(variant) -> dict[str, torch.Tensor]:
@@ -63,7 +84,8 @@ def test_registry_refuses_duplicates_and_non_variants():
 def test_one_step_changes_weights_with_finite_losses(name):
     v = make(name)
     before = weights(v)
-    x, y = data(8)
+    x, y = data(8, name)
+    v.prepare(x, y, 0)  # as the trainer does before the first step
     losses = v.step(x, y, 0)
     assert losses and all(math.isfinite(val) for val in losses.values())
     after = weights(v)
@@ -89,7 +111,7 @@ def test_samples_have_the_data_shape_and_range(name):
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_checkpoint_round_trip(name, tmp_path):
-    x, y = data()
+    x, y = data(name=name)
     t = Trainer(make(name), x, y, config(steps=2), tmp_path)
     t.fit(progress=False)
     other = Trainer(make(name, seed=99), x, y, config(steps=2), tmp_path)
@@ -100,7 +122,7 @@ def test_checkpoint_round_trip(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_path):
-    x, y = data()
+    x, y = data(name=name)
     straight = Trainer(make(name), x, y, config(), tmp_path / "a")
     straight.fit(progress=False)
     first = Trainer(make(name), x, y, config(steps=2), tmp_path / "b")
@@ -279,7 +301,7 @@ def test_unreadable_checkpoint_is_named(tmp_path):
 def test_exported_generator_reproduces_the_trained_samples(name, tmp_path):
     from ganlab.train.trainer import GENERATOR, load_generator
 
-    x, y = data()
+    x, y = data(name=name)
     t = Trainer(make(name), x, y, config(steps=2), tmp_path)
     t.fit(progress=False)
     loaded = load_generator(tmp_path / GENERATOR)
@@ -310,7 +332,7 @@ def test_amp_auto_is_float32_on_cpu_and_bf16_autocast_trains():
 
 @pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])
 def test_bf16_autocast_runs_the_update_in_bfloat16(name, tmp_path, monkeypatch):
-    x, y = data()
+    x, y = data(name=name)
     v = make(name)
     seen = []
     d = v.nets["discriminator"]

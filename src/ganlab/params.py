@@ -82,8 +82,9 @@ class DedupParams:
 
 
 AMP_MODES = ("auto", "bf16", "off")
-#: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy)
-DERIVED_DATASETS = ("faces", "toy-gaussian")
+#: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy),
+#: domains (stage domains: the unpaired two-domain set of the translation models)
+DERIVED_DATASETS = ("faces", "toy-gaussian", "domains")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class RunParams:
     """One training run (``models.<run>``): a variant, its data, its hyperparameters, the trainer's settings."""
 
     variant: str = _opt("", "registered variant name (ganlab variants lists them)")
-    data: str = _opt("mnist", "dataset to train on: a fetched image dataset, faces or toy-gaussian")
+    data: str = _opt("mnist", "dataset to train on: a fetched image dataset, faces, toy-gaussian or domains")
     model: Any = _opt({}, "the variant's hyperparameters; unset ones take the paper's defaults")
     train: TrainParams = _opt(TrainParams(), "trainer settings")
 
@@ -147,6 +148,47 @@ class ToyParams:
 
 
 @dataclass(frozen=True)
+class DomainsParams:
+    """The unpaired two-domain dataset of the translation models (``domains:``; stage domains -> data/domains).
+
+    Domain A (label 0) is ``classes_a`` of dataset ``source_a``, domain B (label 1) ``classes_b`` of
+    ``source_b``; both sources must have one image shape. See ganlab.data.domains."""
+
+    source_a: str = _opt("mnist", "image dataset (a fetched one, or faces) that domain A, label 0, is drawn from")
+    classes_a: tuple[str, ...] = _opt(("0", "1"), "the classes of source_a, by name, that make up domain A")
+    source_b: str = _opt("fashion-mnist", "image dataset that domain B, label 1, is drawn from; same image shape as A")
+    classes_b: tuple[str, ...] = _opt(("Bag", "Trouser"), "the classes of source_b, by name, that make up domain B")
+    train_per_domain: int = _opt(0, "training images of each domain (equal counts); 0 = all that the smaller domain has",
+                                 min=0, max=10**8)
+    test_per_domain: int = _opt(0, "test images of each domain, likewise", min=0, max=10**8)
+
+    def __post_init__(self) -> None:
+        for side in ("a", "b"):
+            classes = getattr(self, f"classes_{side}")
+            if not classes:
+                raise ParamsError(f"classes_{side} is empty; name at least one class of {getattr(self, f'source_{side}')}")
+            twice = sorted({c for c in classes if classes.count(c) > 1})
+            if twice:
+                raise ParamsError(f"classes_{side} names {', '.join(map(repr, twice))} more than once")
+        shared = sorted(set(self.classes_a) & set(self.classes_b))
+        if self.source_a == self.source_b and shared:
+            raise ParamsError(f"domains A and B both take class {', '.join(map(repr, shared))} of {self.source_a}: "
+                              "the two domains must not share images")
+
+    @staticmethod
+    def __check__(values: dict[str, Any], where: str) -> None:
+        """The sources must be image datasets ganlab can build (imports the source registry)."""
+        from ganlab.data.sources import DATASETS
+
+        allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + ["faces"])
+        for side in ("a", "b"):
+            source = values.get(f"source_{side}", getattr(DomainsParams, f"source_{side}"))
+            if source not in allowed:
+                raise ParamsError(f"{_join(where, f'source_{side}')} = {source!r} is not an image dataset; "
+                                  f"choose one of: {', '.join(allowed)}")
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
 
@@ -155,6 +197,7 @@ class Params:
     faces: FacesParams = _opt(FacesParams(), "face cropping")
     dedup: DedupParams = _opt(DedupParams(), "near-duplicate removal")
     toy: ToyParams = _opt(ToyParams(), "the 1-D toy dataset")
+    domains: DomainsParams = _opt(DomainsParams(), "the unpaired two-domain dataset of the translation models")
     models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
 
     def __post_init__(self) -> None:

@@ -102,8 +102,23 @@ class Variant(abc.ABC):
         """Uniform class labels, for conditional samples drawn without asking for a class."""
         return torch.randint(0, self.data.n_classes, (n,), device=self.device)
 
-    def figures(self) -> dict[str, tuple[torch.Tensor, int]]:
-        """Extra image grids drawn beside the samples (InfoGAN's code traversals): name -> (images, nrow)."""
+    #: True when training needs the class labels although the generator takes none (SGAN)
+    labelled: ClassVar[bool] = False
+
+    def prepare(self, images: torch.Tensor, labels: torch.Tensor | None, seed: int) -> None:
+        """Called once by the trainer, before any step, with the whole training set. Whatever a
+        variant keeps from it must be a function of (data, seed) alone, so that resume rebuilds
+        it (SGAN's labelled subset)."""
+
+    def figures(self, real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, tuple[torch.Tensor, int]]:
+        """Extra image grids drawn beside the samples: name -> (images, nrow). ``real`` is a fixed
+        batch of training images (the same at every sample step), for reconstructions and
+        translations; InfoGAN draws its code traversals."""
+        return {}
+
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]:
+        """Scores on the test split after training (SGAN's classifier accuracy); logged as
+        ``test/<name>`` metrics. Empty for variants without one."""
         return {}
 
     @abc.abstractmethod

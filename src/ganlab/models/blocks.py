@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -25,3 +26,12 @@ def upsampling_plan(size: int) -> tuple[int, int]:
     if size not in (4, 7) or steps == 0:
         raise ValueError(f"image side {size * 2**steps} is not 4 or 7 times a power of two (28, 32, 64, 128 ...)")
     return size, steps
+
+
+def interleave_rows(a: torch.Tensor, b: torch.Tensor, per_row: int = 10) -> tuple[torch.Tensor, int]:
+    """Rows of ``a`` alternating with the matching rows of ``b`` (originals above their outputs)."""
+    n = (min(len(a), len(b)) // per_row) * per_row or min(len(a), len(b))
+    per_row = min(per_row, n)
+    rows = n // per_row
+    pairs = torch.stack([a[:n].reshape(rows, per_row, *a.shape[1:]), b[:n].reshape(rows, per_row, *b.shape[1:])], 1)
+    return pairs.reshape(2 * n, *a.shape[1:]), per_row

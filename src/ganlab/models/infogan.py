@@ -162,7 +162,8 @@ class InfoGAN(DCGAN):
     # ------------------------------------------------------------------ traversals
 
     @torch.no_grad()
-    def figures(self, rows: int = 10, columns: int = 10) -> dict[str, tuple[torch.Tensor, int]]:
+    def figures(self, real: torch.Tensor | None = None, labels: torch.Tensor | None = None, rows: int = 10,
+                columns: int = 10) -> dict[str, tuple[torch.Tensor, int]]:
         """A traversal grid per code, the InfoGAN paper's Figure 2.
 
         ``traverse_category``: each column one value of the categorical code, each row one fixed z

@@ -19,7 +19,7 @@ from ganlab.data import toy
 from ganlab.data.datasets import INFO_FILE, load_images
 from ganlab.errors import ParamsError
 from ganlab.models import registry
-from ganlab.models.base import DataSpec
+from ganlab.models.base import DataSpec, Variant
 from ganlab.params import Params, RunParams, _unknown_key_message
 from ganlab.train import distributed
 from ganlab.train.trainer import Trainer, pick_device, to_tensor
@@ -35,15 +35,16 @@ def find_run(params: Params, name: str) -> RunParams:
     return params.models[name]
 
 
-def load_training_data(run: RunParams, data_root: Path, conditional: bool
+def load_training_data(run: RunParams, data_root: Path, conditional: bool, split_name: str = "train"
                        ) -> tuple[torch.Tensor, torch.Tensor | None, DataSpec, str]:
-    """(images in [-1, 1] as (N, C, H, W), labels or None, DataSpec, an id of the data's exact files)."""
+    """(images in [-1, 1] as (N, C, H, W), labels or None, DataSpec, an id of the data's exact files).
+    ``conditional``: the variant needs the class labels (DataSpec.n_classes is 0 otherwise)."""
     root = data_root / run.data
     if run.data == toy.NAME:
         x, _ = toy.load_toy(root)
         images, labels, spec = torch.from_numpy(x).view(-1, 1, 1, 1), None, DataSpec((1, 1, 1), 0)
     else:
-        split, class_names = load_images(root, "train")
+        split, class_names = load_images(root, split_name)
         images = to_tensor(split.images)
         labels = torch.from_numpy(np.asarray(split.labels, dtype=np.int64)) if split.labels is not None else None
         n_classes = len(class_names) if labels is not None else 0
@@ -62,12 +63,17 @@ def train_run(params: Params, name: str, data_root: str | Path = "data", out: st
     device = distributed.setup(run.train.device) or pick_device(run.train.device)
     try:
         cls = registry.get(run.variant)
-        images, labels, spec, data_id = load_training_data(run, Path(data_root), cls.conditional)
+        needs_labels = cls.conditional or cls.labelled
+        images, labels, spec, data_id = load_training_data(run, Path(data_root), needs_labels)
+        test = None
+        if cls.evaluate is not Variant.evaluate:  # the variant scores itself on the test split
+            test_x, test_y, _, _ = load_training_data(run, Path(data_root), needs_labels, "test")
+            test = (test_x, test_y)
         log.info("%s: %s on %s, %d training images of shape %s, on %s", name, run.variant, run.data, len(images),
                  spec.shape, device)
         torch.manual_seed(run.train.seed)  # the initial weights
         variant = cls(run.variant_config(), spec, device)
-        trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id)
+        trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id, test=test)
         summary = trainer.fit(resume=resume, progress=progress)
         if trainer.writer and not variant.makes_images and summary["finished"]:
             plot_toy(variant, images, out / "samples" / "histogram.png")

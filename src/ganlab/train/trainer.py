@@ -110,20 +110,28 @@ def code_fingerprint(cls: type) -> str:
 
 class Trainer:
     def __init__(self, variant: Variant, images: torch.Tensor, labels: torch.Tensor | None,
-                 config: TrainConfig, out: str | Path, data_id: str = "") -> None:
+                 config: TrainConfig, out: str | Path, data_id: str = "",
+                 test: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> None:
         self.variant, self.config, self.out = variant, config, Path(out)
-        self.images, self.labels = images, labels
+        self.images, self.labels, self.test = images, labels, test
         self.step = 0
         self.rank, self.world = distributed.rank(), distributed.world_size()
         if config.batch_size % self.world:
             raise GanlabError(f"batch_size = {config.batch_size} is not divisible by the {self.world} processes")
         self._stop_signal: int | None = None
         self._order: tuple[int, torch.Tensor] = (-1, torch.empty(0))
+        self.test_results: dict[str, float] = {}
         self.amp = autocast_dtype(config.amp, variant.device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         variant.nets.to(memory_format=self.memory_format)  # only 4-D weights change; parameters stay the same objects
         g = torch.Generator().manual_seed(config.seed + 1)  # the grid's noise: fixed for the run
         self.fixed_noise, self.fixed_labels = variant.grid_inputs(config.n_samples, g)
+        pick = torch.randperm(len(images), generator=g)[: config.n_samples]  # real images for reconstructions
+        self.fixed_real = images[pick].to(variant.device)
+        if self.fixed_real.dim() == 4:
+            self.fixed_real = self.fixed_real.contiguous(memory_format=self.memory_format)
+        self.fixed_real_labels = labels[pick].to(variant.device) if labels is not None else None
+        variant.prepare(images, labels, config.seed)
         self.fingerprint = self._fingerprint(data_id or f"{tuple(images.shape)}")
 
     def _fingerprint(self, data_id: str) -> str:
@@ -299,6 +307,11 @@ class Trainer:
                     log.warning("%s: stop signal at step %d; checkpoint written, stopping", self.variant.name, self.step)
                     break
             bar.close()
+            if self.step >= c.steps and self.test is not None and self.writer:
+                tests = self.evaluate()
+                if tests and live is not None:
+                    for name, v in tests.items():
+                        live.log_metric(f"test/{name}", v, plot=False)
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
@@ -306,11 +319,31 @@ class Trainer:
                 live.end()
         finished = self.step >= c.steps
         summary = {"variant": self.variant.name, "step": self.step, "finished": finished, **last}
+        if self.test_results:
+            summary["test"] = self.test_results
         if self.writer:
             if finished:
                 self.export_generator()
             write_json_atomic(self.out / "train_summary.json", {**summary, "history": history})
         return summary
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """The variant's scores on the test split (``Variant.evaluate``), in eval mode."""
+        x, y = self.test
+        x, y = x.to(self.variant.device), (y.to(self.variant.device) if y is not None else None)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=self.memory_format)
+        self.variant.nets.eval()
+        try:
+            with self.autocast():
+                self.test_results = {k: float(v) for k, v in self.variant.evaluate(x, y).items()}
+        finally:
+            self.variant.nets.train()
+        if self.test_results:
+            log.info("%s: on the test split: %s", self.variant.name,
+                     ", ".join(f"{k} {v:.4f}" for k, v in self.test_results.items()))
+        return self.test_results
 
     def _earlier_history(self) -> list[dict[str, float]]:
         """The logged rows of the run being resumed, up to its checkpoint's step."""
@@ -334,7 +367,7 @@ class Trainer:
             with self.autocast():
                 images = self.variant.sample(self.fixed_noise, self.fixed_labels).float().cpu()
                 grids = {"step": (images, int(math.sqrt(len(images))))}
-                for name, (imgs, nrow) in self.variant.figures().items():
+                for name, (imgs, nrow) in self.variant.figures(self.fixed_real, self.fixed_real_labels).items():
                     grids[f"{name}_step"] = (imgs.float().cpu(), nrow)
         finally:
             self.variant.nets.train()
