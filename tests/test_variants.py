@@ -25,6 +25,7 @@ TINY = {  # small enough for CPU tests; one line per registered variant
     "wgan_gp": {"width": 8, "n_critic": 2},
     "acgan": {"width": 8},
     "infogan": {"width": 8},
+    "progan": {"width": 8, "z_dim": 16, "phase_steps": 1},  # 4 steps: 7x7, fade to 14, 14x14, fade to 28
     "cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6, "lambda_identity": 0.5},
     "discogan": {"width": 4, "pool_size": 6},
     "sgan": {"width": 8, "labels_per_class": 1, "labelled_batch": 4},

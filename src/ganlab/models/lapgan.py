@@ -5,7 +5,8 @@ Adversarial Networks", NeurIPS 2015. An image I_0 is written as a pyramid: I_{k+
 (downsampling), and each level keeps the residual h_k = I_k - u(I_{k+1}) (u: upsampling). One
 GAN per level:
 
-- the coarsest level, k = K, is an ordinary GAN on the tiny images I_K (fully connected);
+- the coarsest level, k = K, is an ordinary GAN on the tiny images I_K (fully connected: ganlab's
+  MLP GAN, whose generator has batch norm);
 - every finer level k is a conditional GAN on the residuals: G_k(z_k, l_k) draws h_k given the
   upsampled coarser image l_k = u(I_{k+1}), and D_k(h, l_k) judges a residual given the same l_k.
 
@@ -27,6 +28,7 @@ from torch import nn
 from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
 from ganlab.models.blocks import dcgan_init
+from ganlab.models.gan import mlp_networks
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.models.registry import register
 
@@ -36,8 +38,8 @@ class LapganConfig:
     levels: int = hp(3, "pyramid levels: 28 px -> 14 -> 7 at 3 (the paper: 3 on CIFAR-10, 8 -> 16 -> 32)",
                      min=2, max=6)
     z_dim: int = hp(100, "the coarsest level's latent size", min=1, max=4096)
-    hidden: int = hp(600, "units of the coarsest level's fully connected G and D (the paper: 600)", min=1,
-                     max=8192)
+    hidden: int = hp(600, "widest layer of the coarsest level's fully connected G and D (the paper: 600 units)",
+                     min=2, max=8192)
     width: int = hp(64, "filters of the finer levels' convolutional G and D (the paper: 64 to 128)", min=1,
                     max=1024)
     lr: float = hp(2e-4, "Adam step of every level", min=1e-8, max=1.0)
@@ -111,11 +113,11 @@ class LAPGAN(Variant):
             raise ParamsError(f"model.levels = {c.levels}: a {size}x{width} image does not halve {c.levels - 1} times")
         coarse = self.sides()[-1]
         pixels = channels * coarse**2
-        h = c.hidden
-        g_top = nn.Sequential(nn.Linear(c.z_dim, h), nn.ReLU(True), nn.Linear(h, h), nn.ReLU(True),
-                              nn.Linear(h, pixels), nn.Tanh(), nn.Unflatten(1, (channels, coarse, coarse)))
-        d_top = nn.Sequential(nn.Flatten(), nn.Linear(pixels, h), nn.LeakyReLU(0.2, True), nn.Dropout(0.5),
-                              nn.Linear(h, h), nn.LeakyReLU(0.2, True), nn.Dropout(0.5), nn.Linear(h, 1))
+        # the coarsest level is the MLP GAN of ganlab's gan variant (batch norm in G): with plain ReLU
+        # layers, as first written here, it collapsed to one 7x7 shape in the 2000-step CPU run
+        top = mlp_networks(c.z_dim, pixels, c.hidden // 2, dropout=0.5)
+        g_top = nn.Sequential(*top["generator"], nn.Unflatten(1, (channels, coarse, coarse)))
+        d_top = nn.Sequential(nn.Flatten(), *top["discriminator"])
         gens = [ResidualGenerator(channels, c.width) for _ in range(c.levels - 1)] + [g_top]
         discs = [ResidualDiscriminator(channels, s, c.width) for s in self.sides()[:-1]] + [d_top]
         return {"generator": nn.ModuleList(gens), "discriminator": nn.ModuleList(discs)}
