@@ -9,7 +9,9 @@ With a margin m:
 The pulling-away term f_PT = 1 / (N (N - 1)) * sum_{i != j} cos^2(s_i, s_j) over the encoder codes
 s of a generated batch pushes those codes apart, against mode collapse (paper: lambda_pt 0.1).
 The energy here is the mean squared error per pixel (images in [-1, 1]), so m is on that scale;
-the paper searched m over a grid for each dataset. DCGAN-style strided convolutions in the
+the paper searched m over a grid for each dataset. Real digits reconstruct to ~0.01 within a
+few hundred steps; m = 1 let D hold every generated image near 1 and G collapsed to one grey
+texture (2,000-step CPU run), m = 0.1 trained varied digits, so 0.1 is the default. DCGAN-style strided convolutions in the
 encoder and transposed convolutions in the decoder, Adam as DCGAN.
 """
 
@@ -31,7 +33,8 @@ from ganlab.models.registry import register
 class EbganConfig:
     z_dim: int = hp(100, "latent size", min=1, max=4096)
     width: int = hp(64, "feature maps of the highest-resolution layer of G and of D's encoder", min=1, max=1024)
-    margin: float = hp(1.0, "m: generated images are pushed up to this energy and no further (per-pixel MSE scale)",
+    margin: float = hp(0.1, "m, on the per-pixel MSE scale: generated images are pushed up to this energy and no "
+                            "further; at 1.0 MNIST collapsed to one grey texture, at 0.1 it gave varied digits",
                        min=0.0, max=1e4)
     pt_weight: float = hp(0.1, "lambda_pt, the pulling-away term's weight (the paper: 0.1; 0 = EBGAN without PT)",
                           min=0.0, max=100.0)
