@@ -28,10 +28,11 @@ def upsampling_plan(size: int) -> tuple[int, int]:
     return size, steps
 
 
-def interleave_rows(a: torch.Tensor, b: torch.Tensor, per_row: int = 10) -> tuple[torch.Tensor, int]:
-    """Rows of ``a`` alternating with the matching rows of ``b`` (originals above their outputs)."""
-    n = (min(len(a), len(b)) // per_row) * per_row or min(len(a), len(b))
+def interleave_rows(*images: torch.Tensor, per_row: int = 10) -> tuple[torch.Tensor, int]:
+    """Bands of matching rows, one row from each of ``images`` in turn (originals above their
+    reconstructions, or x / G(x) / F(G(x))); whole rows only, at most ``per_row`` a row."""
+    n = min(len(x) for x in images)
+    n = (n // per_row) * per_row or n
     per_row = min(per_row, n)
-    rows = n // per_row
-    pairs = torch.stack([a[:n].reshape(rows, per_row, *a.shape[1:]), b[:n].reshape(rows, per_row, *b.shape[1:])], 1)
-    return pairs.reshape(2 * n, *a.shape[1:]), per_row
+    rows = torch.stack([x[:n].reshape(n // per_row, per_row, *x.shape[1:]) for x in images], 1)
+    return rows.reshape(len(images) * n, *images[0].shape[1:]), per_row

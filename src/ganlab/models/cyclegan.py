@@ -41,7 +41,7 @@ from torch import nn
 
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.models.base import DataSpec, Variant, hp
-from ganlab.models.blocks import dcgan_init
+from ganlab.models.blocks import dcgan_init, interleave_rows
 from ganlab.models.registry import register
 
 FIGURE_COLUMNS = 8  # images per row of the translation figures
@@ -247,15 +247,11 @@ class UnpairedTranslation(Variant):
                    "ba": (self.nets["generator_ba"], self.nets["generator"])}
         for domain, name in enumerate(("ab", "ba")):
             x = real[labels == domain]
-            cols = min(FIGURE_COLUMNS, len(x))
-            if cols == 0:
+            if len(x) == 0:
                 continue
-            x = x[: len(x) // cols * cols]
             there, back = forward[name]
             fake = there(x)
-            rows = torch.stack([x, fake, back(fake)])  # (3, k, C, H, W)
-            bands = rows.reshape(3, -1, cols, *x.shape[1:]).transpose(0, 1)  # (k / cols, 3, cols, C, H, W)
-            grids[f"cycle_{name}"] = (bands.reshape(-1, *x.shape[1:]), cols)
+            grids[f"cycle_{name}"] = interleave_rows(x, fake, back(fake), per_row=FIGURE_COLUMNS)
         return grids
 
 
