@@ -6,6 +6,7 @@ import dataclasses
 import math
 import os
 import signal
+import types
 
 import pytest
 import torch
@@ -140,6 +141,23 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_path):
                 for row in json.loads((tmp_path / run / "train_summary.json").read_text())["history"]]
 
     assert logged("a") == logged("b")  # the resumed run's history carries on from the first part
+
+
+def test_training_seconds_add_up_over_a_resume(tmp_path, monkeypatch):
+    import json
+
+    from ganlab.train import trainer
+
+    clock = iter(range(0, 10_000, 5))  # every perf_counter() call of the trainer advances 5 s
+    monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    x, y = data()
+    first = Trainer(make("gan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    second = Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
+    assert first["seconds"] > 0
+    assert second["seconds"] > first["seconds"]  # the second part's time is added to the first's
+    fresh = Trainer(make("gan"), x, y, config(), tmp_path / "fresh").fit(progress=False)
+    assert second["seconds"] - first["seconds"] < fresh["seconds"]  # the resumed part did only steps 3-4
+    assert json.loads((tmp_path / "train_summary.json").read_text())["seconds"] == second["seconds"]
 
 
 def test_same_seed_same_weights_different_seed_different(tmp_path):

@@ -127,9 +127,7 @@ class Trainer:
         g = torch.Generator().manual_seed(config.seed + 1)  # the grid's noise: fixed for the run
         self.fixed_noise, self.fixed_labels = variant.grid_inputs(config.n_samples, g)
         pick = torch.randperm(len(images), generator=g)[: config.n_samples]  # real images for reconstructions
-        self.fixed_real = images[pick].to(variant.device)
-        if self.fixed_real.dim() == 4:
-            self.fixed_real = self.fixed_real.contiguous(memory_format=self.memory_format)
+        self.fixed_real = self.layout(images[pick].to(variant.device))
         self.fixed_real_labels = labels[pick].to(variant.device) if labels is not None else None
         variant.prepare(images, labels, config.seed)
         self.fingerprint = self._fingerprint(data_id or f"{tuple(images.shape)}")
@@ -144,6 +142,10 @@ class Trainer:
             "train": {"seed": c.seed, "batch_size": c.batch_size, "amp": str(self.amp), "world": self.world},
         }
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        """An image batch in the trainer's memory format (channels-last by default); other tensors as they are."""
+        return x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
 
     @property
     def writer(self) -> bool:
@@ -168,9 +170,7 @@ class Trainer:
             self._order = (epoch, torch.randperm(n, generator=g))
         order = self._order[1]
         idx = order[k * bs : (k + 1) * bs][self.rank :: self.world]
-        x = self.images[idx].to(self.variant.device, non_blocking=True)
-        if x.dim() == 4:
-            x = x.contiguous(memory_format=self.memory_format)
+        x = self.layout(self.images[idx].to(self.variant.device, non_blocking=True))
         y = self.labels[idx].to(self.variant.device) if self.labels is not None else None
         return x, y
 
@@ -256,7 +256,9 @@ class Trainer:
                 shutil.rmtree(self.out / stale, ignore_errors=True)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         last: dict[str, float] = {}
-        history = self._earlier_history() if resumed else []
+        earlier = self._earlier_summary() if resumed else {}
+        history = [r for r in earlier.get("history", []) if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
+        seconds_before = float(earlier.get("seconds", 0.0)) if history else 0.0
         if history:  # a run resumed at its end still reports its last losses
             last = {k: v for k, v in history[-1].items() if k not in ("step", "images_per_s")}
         start, start_step = time.perf_counter(), self.step
@@ -318,7 +320,8 @@ class Trainer:
             if live is not None:
                 live.end()
         finished = self.step >= c.steps
-        summary = {"variant": self.variant.name, "step": self.step, "finished": finished, **last}
+        seconds = round(seconds_before + time.perf_counter() - start, 1)
+        summary = {"variant": self.variant.name, "step": self.step, "finished": finished, "seconds": seconds, **last}
         if self.test_results:
             summary["test"] = self.test_results
         if self.writer:
@@ -331,9 +334,7 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """The variant's scores on the test split (``Variant.evaluate``), in eval mode."""
         x, y = self.test
-        x, y = x.to(self.variant.device), (y.to(self.variant.device) if y is not None else None)
-        if x.dim() == 4:
-            x = x.contiguous(memory_format=self.memory_format)
+        x, y = self.layout(x.to(self.variant.device)), (y.to(self.variant.device) if y is not None else None)
         self.variant.nets.eval()
         try:
             with self.autocast():
@@ -345,13 +346,13 @@ class Trainer:
                      ", ".join(f"{k} {v:.4f}" for k, v in self.test_results.items()))
         return self.test_results
 
-    def _earlier_history(self) -> list[dict[str, float]]:
-        """The logged rows of the run being resumed, up to its checkpoint's step."""
+    def _earlier_summary(self) -> dict[str, Any]:
+        """OUT/train_summary.json of the run being resumed ({} when missing or unreadable)."""
         try:
-            rows = json.loads((self.out / "train_summary.json").read_text()).get("history", [])
-        except (FileNotFoundError, json.JSONDecodeError, AttributeError):
-            return []
-        return [r for r in rows if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
+            summary = json.loads((self.out / "train_summary.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        return summary if isinstance(summary, dict) and isinstance(summary.get("history", []), list) else {}
 
     def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002 - signal's signature
         self._stop_signal = signum
