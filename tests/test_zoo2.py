@@ -165,6 +165,20 @@ def test_began_k_follows_the_proportional_control_and_stays_in_0_1():
     assert 0.0 <= v.k <= 1.0
 
 
+def test_began_networks_start_from_glorot_uniform_weights_and_zero_biases():
+    v = make("began", width=8, hidden=8, z_dim=8)
+    layers = [m for m in v.nets.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) > 10
+    for m in layers:
+        fan_in = m.weight[0].numel()
+        fan_out = m.weight.shape[0] * m.weight[0, 0].numel()
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        assert torch.count_nonzero(m.bias) == 0
+        # Glorot's range, filled: PyTorch's default range, 1/sqrt(fan_in), is narrower for the square
+        # convolutions and wider for the linear map into the decoder's first feature maps
+        assert 0.8 * bound < m.weight.abs().max() <= bound
+
+
 def test_began_checkpoint_keeps_k(tmp_path):
     x = images(16)
     a = Trainer(make("began", width=8, hidden=8, z_dim=8, lambda_k=0.5), x, None, config(), tmp_path)
