@@ -430,3 +430,54 @@ def test_channels_last_trains_the_same_model_in_nhwc_layout(tmp_path):
         runs[channels_last] = weights(v)
     for k in runs[False]:
         assert torch.allclose(runs[False][k], runs[True][k], atol=1e-4), k
+
+
+# --------------------------------------------------------------------------- scores on the test split
+
+
+class ScoredDCGAN(registry.get("dcgan")):
+    """A DCGAN that scores itself, states its protocol and draws a test figure, counting its calls."""
+
+    calls = 0
+
+    def evaluate(self, images, labels):
+        type(self).calls += 1
+        return {"mean_pixel": images.mean().item()}
+
+    def protocol(self):
+        return {"split": "test", "images": 6}
+
+    def test_figures(self, images, labels):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(2, 2))
+        fig.add_subplot().hist(images.flatten().numpy())
+        return {"pixels": fig}
+
+
+def test_test_scores_are_written_with_their_protocol_and_figures(tmp_path):
+    import json
+
+    x, y = data()
+    test = data(6)
+    v = ScoredDCGAN(ScoredDCGAN.Config(width=8), DataSpec(SHAPE, 10), torch.device("cpu"))
+    summary = Trainer(v, x, y, config(), tmp_path, test=test).fit(progress=False)
+    assert summary["test"] == {"mean_pixel": pytest.approx(test[0].mean().item())}
+    saved = json.loads((tmp_path / "train_summary.json").read_text())
+    assert saved["test_protocol"] == {"split": "test", "images": 6}
+    assert (tmp_path / "samples" / "pixels.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_resumed_at_its_end_keeps_its_scores_without_scoring_again(tmp_path):
+    x, y = data()
+    test = data(6)
+
+    def run():
+        v = ScoredDCGAN(ScoredDCGAN.Config(width=8), DataSpec(SHAPE, 10), torch.device("cpu"))
+        return Trainer(v, x, y, config(), tmp_path, test=test).fit(resume=True, progress=False)
+
+    ScoredDCGAN.calls = 0
+    first = run()
+    again = run()  # DVC re-runs a stage whose dependencies changed but whose code did not
+    assert ScoredDCGAN.calls == 1
+    assert again["test"] == first["test"] and again["test_protocol"] == first["test_protocol"]

@@ -121,6 +121,17 @@ class Variant(abc.ABC):
         ``test/<name>`` metrics. Empty for variants without one."""
         return {}
 
+    def protocol(self) -> dict[str, Any]:
+        """How ``evaluate`` measured its scores (split, number of images, importance samples,
+        seeds): written beside them in train_summary.json, so no number travels without it."""
+        return {}
+
+    def test_figures(self, images: torch.Tensor, labels: torch.Tensor | None) -> dict[str, Any]:
+        """Figures drawn once after training from the test split (the AAE's latent scatter):
+        name -> a ``matplotlib.figure.Figure`` (made without pyplot, so nothing is left open),
+        saved as ``samples/<name>.png``."""
+        return {}
+
     @abc.abstractmethod
     def build(self) -> dict[str, nn.Module]:
         """The networks, by role ('generator', 'discriminator', ...)."""

@@ -22,7 +22,7 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec, Variant
 from ganlab.params import Params, RunParams, _unknown_key_message
 from ganlab.train import distributed
-from ganlab.train.trainer import Trainer, pick_device, to_tensor
+from ganlab.train.trainer import Trainer, pick_device, save_figure, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def train_run(params: Params, name: str, data_root: str | Path = "data", out: st
         needs_labels = cls.conditional or cls.labelled
         images, labels, spec, data_id = load_training_data(run, Path(data_root), needs_labels)
         test = None
-        if cls.evaluate is not Variant.evaluate:  # the variant scores itself on the test split
+        if cls.evaluate is not Variant.evaluate or cls.test_figures is not Variant.test_figures:  # it reads the test split
             test_x, test_y, _, _ = load_training_data(run, Path(data_root), needs_labels, "test")
             test = (test_x, test_y)
         log.info("%s: %s on %s, %d training images of shape %s, on %s", name, run.variant, run.data, len(images),
@@ -86,14 +86,10 @@ def train_run(params: Params, name: str, data_root: str | Path = "data", out: st
 def plot_toy(variant: Any, data: torch.Tensor, path: Path) -> Path:
     """Histogram of the data against the generator's samples, and D(x) across the range (the
     GAN paper's Figure 1)."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ganlab.files import atomic_write
 
     variant.nets.eval()
     x = data.flatten().numpy()
@@ -112,9 +108,6 @@ def plot_toy(variant: Any, data: torch.Tensor, path: Path) -> Path:
     ax.set_xlabel("x")
     ax.legend(loc="upper left", fontsize=8)
     ax2.legend(loc="upper right", fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    save_figure(fig, path)
     plt.close(fig)
-    with atomic_write(path) as fh:
-        fh.write(buf.getvalue())
     return path

@@ -121,6 +121,7 @@ class Trainer:
         self._stop_signal: int | None = None
         self._order: tuple[int, torch.Tensor] = (-1, torch.empty(0))
         self.test_results: dict[str, float] = {}
+        self.test_protocol: dict[str, Any] = {}
         self.amp = autocast_dtype(config.amp, variant.device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         variant.nets.to(memory_format=self.memory_format)  # only 4-D weights change; parameters stay the same objects
@@ -310,7 +311,11 @@ class Trainer:
                     break
             bar.close()
             if self.step >= c.steps and self.test is not None and self.writer:
-                tests = self.evaluate()
+                if start_step >= c.steps and "test" in earlier:  # resumed at its end: the same weights, scored before
+                    self.test_results, self.test_protocol = earlier["test"], earlier.get("test_protocol", {})
+                    tests = {}
+                else:
+                    tests = self.evaluate()
                 if tests and live is not None:
                     for name, v in tests.items():
                         live.log_metric(f"test/{name}", v, plot=False)
@@ -324,6 +329,7 @@ class Trainer:
         summary = {"variant": self.variant.name, "step": self.step, "finished": finished, "seconds": seconds, **last}
         if self.test_results:
             summary["test"] = self.test_results
+            summary["test_protocol"] = self.test_protocol
         if self.writer:
             if finished:
                 self.export_generator()
@@ -339,8 +345,12 @@ class Trainer:
         try:
             with self.autocast():
                 self.test_results = {k: float(v) for k, v in self.variant.evaluate(x, y).items()}
+                self.test_protocol = self.variant.protocol()
+                figures = self.variant.test_figures(x, y)
         finally:
             self.variant.nets.train()
+        for name, fig in figures.items():
+            save_figure(fig, self.out / "samples" / f"{name}.png")
         if self.test_results:
             log.info("%s: on the test split: %s", self.variant.name,
                      ", ".join(f"{k} {v:.4f}" for k, v in self.test_results.items()))
@@ -381,6 +391,15 @@ class Trainer:
                 fh.write(buf.getvalue())
             paths.append(path)
         return paths
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """A matplotlib figure as a PNG, written atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    with atomic_write(path) as fh:
+        fh.write(buf.getvalue())
+    return path
 
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Variant:
