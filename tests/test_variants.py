@@ -35,6 +35,8 @@ TINY = {  # small enough for CPU tests; one line per registered variant
     "sagan": {"width": 8, "z_dim": 16},
     "bigan": {"width": 8, "z_dim": 8, "joint": 16},
     "lapgan": {"width": 8, "hidden": 16, "z_dim": 8},
+    "vae": {"z_dim": 4, "hidden": 16, "nll_samples": 8},
+    "aae": {"hidden": 16},
 }
 CLASSES = {  # label values of the contract's data where a variant reads labels as something else
     "cyclegan": 2,  # the two domains, A = 0 and B = 1
@@ -94,7 +96,7 @@ def test_one_step_changes_weights_with_finite_losses(name):
     for role, optimizer in v.optimizers.items():  # every optimizer stepped (clipping alone also changes weights)
         stepped = [p for group in optimizer.param_groups for p in group["params"] if optimizer.state.get(p)]
         assert stepped, f"{name}: the {role} optimizer never stepped"
-    for role in ("generator", "discriminator"):
+    for role in {*v.generator_roles, "discriminator"} & set(v.nets):  # what samples and what judges
         changed = [k for k in before if k.startswith(role) and before[k].is_floating_point()
                    and not torch.equal(before[k], after[k])]
         assert changed, f"{name}: no {role} weight changed"
