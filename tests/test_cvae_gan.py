@@ -116,3 +116,18 @@ def test_needs_classes():
         make(classes=0)
     with pytest.raises(ValueError, match="labelled"):
         make().step(batch()[0], None, 0)
+
+
+def test_cvae_gan_scores_reconstructions_and_its_classifier_on_the_test_split():
+    v = make()
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.rand(12, 1, 28, 28, generator=g) * 2 - 1, torch.arange(12) % 10
+    with torch.no_grad():
+        v.nets.eval()
+        scores = v.evaluate(x, y)
+        mu, _ = v.encode(x, y)
+        expected = (v.sample(mu, y) - x).pow(2).mean().item()
+        accuracy = (v.nets["classifier"](x)[0].argmax(1) == y).float().mean().item()
+    assert scores["recon_mse"] == pytest.approx(expected, rel=1e-5)
+    assert scores["classifier_accuracy"] == pytest.approx(accuracy)
+    assert "G(mu(x, c), c)" in v.protocol()["recon_mse"]
