@@ -98,8 +98,9 @@ class EvaluatorNet(nn.Module):
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float32 in [-1, 1], the scaling the generators are trained with."""
-    return x.float().div(127.5).sub(1.0)
+    """uint8 (N, C, H, W) -> float32 in [-1, 1], the scaling the generators are trained with, in
+    channels-last layout (a quarter faster on CPU; the network is kept channels-last too)."""
+    return x.float().div(127.5).sub(1.0).contiguous(memory_format=torch.channels_last)
 
 
 def nchw(images: np.ndarray) -> torch.Tensor:
@@ -192,7 +193,8 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        net = EvaluatorNet(channels, n_classes, h, config.width, config.features).to(dev)
+        net = EvaluatorNet(channels, n_classes, h, config.width, config.features)
+        net = net.to(dev, memory_format=torch.channels_last)
         g = torch.Generator().manual_seed(config.seed)
         opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
                               weight_decay=config.weight_decay)
@@ -224,6 +226,7 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
                      epoch + 1, config.epochs, loss_sum / steps_per_epoch, correct / (steps_per_epoch * bs),
                      time.perf_counter() - epoch_start)
         bar.close()
+        recalibrate_batch_norm(net, x_all, bs)
     net.eval()
     seconds = time.perf_counter() - start
     info: dict[str, Any] = {
@@ -248,6 +251,26 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
         log.info("evaluator %s: test accuracy %.4f on %d images after %.0f s", dataset, info["test_accuracy"],
                  len(x_test), seconds)
     return Evaluator(net, info)
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(net: nn.Module, images: torch.Tensor, batch_size: int, max_batches: int = 100) -> None:
+    """Re-estimate the batch-norm statistics as a plain average over un-augmented training batches.
+
+    The running averages trail the weights (momentum 0.1) and saw augmented images; a short
+    run's then misclassify at test time what its training batches got right."""
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    device = next(net.parameters()).device
+    net.train()
+    for k in range(min(max_batches, math.ceil(len(images) / batch_size))):
+        net(to_unit_range(images[k * batch_size : (k + 1) * batch_size].to(device)))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    net.eval()
 
 
 def data_fingerprint(root: str | Path) -> str:
@@ -311,7 +334,7 @@ def load_evaluator(path: str | Path, device: str = "cpu") -> Evaluator:
         raise GanlabError(f"{path}: not a readable evaluator weights file ({exc})") from None
     if not isinstance(state, dict) or state.get("format") != WEIGHTS_FORMAT or "arch" not in state:
         raise GanlabError(f"{path}: not an evaluator weights file of format {WEIGHTS_FORMAT}")
-    net = EvaluatorNet(**state["arch"]).to(device)
+    net = EvaluatorNet(**state["arch"]).to(device, memory_format=torch.channels_last)
     try:
         net.load_state_dict(state["state_dict"])
     except RuntimeError as exc:

@@ -1,0 +1,305 @@
+"""Sample-quality metrics as pure functions over features, each result stamped with its protocol.
+
+Two steps, so that the expensive one is done once per image set and can be cached:
+
+1. :func:`extract_features` runs the chosen extractor (ganlab.eval.extractors) over a set of
+   images and returns :class:`Features`: arrays (N, D) per feature layer, plus where they came
+   from. :func:`reference_features` does it for a dataset split and caches the result per data
+   version and extractor weights (:func:`save_features` / :func:`load_features`).
+2. :func:`inception_score`, :func:`fid`, :func:`kid` and :func:`precision_recall` take those
+   arrays; :func:`compute_metrics` runs them all on two Features and writes the protocol: the
+   extractor and its weights' sha256, input size and resize, dataset, reference split, n_real,
+   n_fake and every metric's settings. Without it the numbers are not comparable with anyone's.
+
+The arithmetic is torch-fidelity's own (``isc_features_to_metric``, ``fid_statistics_to_metric``,
+``kid_features_to_metric``, ``prc_features_to_metric``), so these numbers equal what
+``torch_fidelity.calculate_metrics`` gives on the same images with the same extractor.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch_fidelity
+from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import isc_features_to_metric
+from torch_fidelity.metric_kid import kid_features_to_metric
+from torch_fidelity.metric_prc import prc_features_to_metric
+from tqdm.auto import tqdm
+
+from ganlab.data.datasets import load_images, read_info
+from ganlab.errors import DataFormatError, GanlabError
+from ganlab.eval.evaluator import data_fingerprint, nchw
+from ganlab.eval.extractors import Extractor
+from ganlab.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+METRICS = ("is", "fid", "kid", "pr")
+SEED = 2020  # torch-fidelity's default rng_seed: IS split shuffling and KID subsets
+KID_KERNEL = "polynomial k(x, y) = (x.y / d + 1)^3"  # torch-fidelity's defaults, as in Binkowski et al. (2018)
+
+
+@dataclass
+class Features:
+    """Features of one image set under one extractor: layer name -> float32 (N, D), and their provenance."""
+
+    arrays: dict[str, np.ndarray]
+    protocol: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def for_metric(self, metric: str) -> np.ndarray:
+        """The array a metric (isc, fid, kid, prc) reads, by the extractor's choice of layer."""
+        return self.arrays[self.protocol["feature_layers"][metric]]
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def as_uint8_images(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Images as uint8 (N, C, H, W) on the CPU.
+
+    Accepts a dataset's uint8 numpy array (N, H, W, C), a uint8 tensor (N, C, H, W), or a float
+    tensor (N, C, H, W) in [-1, 1] as generators give, quantised as a PNG of it would be.
+    """
+    if isinstance(images, np.ndarray):
+        return nchw(images)
+    if not torch.is_tensor(images) or images.dim() != 4:
+        raise GanlabError(f"expected a 4-D image array or tensor; got {type(images).__name__} "
+                          f"{tuple(getattr(images, 'shape', ()))}")
+    images = images.detach().cpu()
+    if images.dtype == torch.uint8:
+        return images.contiguous()
+    if not images.is_floating_point():
+        raise GanlabError(f"image tensors must be uint8 or float in [-1, 1]; got {images.dtype}")
+    # [-1, 1] -> [0, 255], rounded half up: torchvision's save_image does the same
+    return (images.float().add(1.0).mul(127.5).add(0.5).clamp(0, 255)).to(torch.uint8).contiguous()
+
+
+@torch.no_grad()
+def extract_features(images: np.ndarray | torch.Tensor, extractor: Extractor, *, batch_size: int = 64,
+                     device: str = "cpu", progress: bool = False, source: dict[str, Any] | None = None) -> Features:
+    """Run ``extractor`` over ``images`` (see :func:`as_uint8_images`) in batches; ``source``
+    (dataset, split ...) is kept in the protocol. Batch size does not change the features beyond
+    float rounding (the networks run in eval mode)."""
+    x = extractor.prepare(as_uint8_images(images))
+    if len(x) == 0:
+        raise GanlabError("no images to extract features from")
+    module = extractor.create(device)
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in module.get_requested_features_list()}
+    for start in tqdm(range(0, len(x), batch_size), desc=f"features ({extractor.name})", unit="batch",
+                      disable=not progress):
+        out = module.convert_features_tuple_to_dict(module(x[start : start + batch_size].to(device)))
+        for name, value in out.items():
+            parts[name].append(value.float().cpu())
+    arrays = {name: torch.cat(v).numpy() for name, v in parts.items()}
+    protocol = {**extractor.protocol(), **(source or {}), "n": len(x), "image_size": list(x.shape[2:])}
+    return Features(arrays, protocol)
+
+
+def save_features(features: Features, path: str | Path) -> Path:
+    """One .npz (atomically): an array per layer and the protocol as JSON."""
+    path = Path(path)
+    buf = io.BytesIO()
+    np.savez(buf, protocol=np.asarray(json.dumps(features.protocol)),
+             **{f"layer_{name}": a for name, a in features.arrays.items()})
+    with atomic_write(path) as fh:
+        fh.write(buf.getvalue())
+    return path
+
+
+def load_features(path: str | Path) -> Features:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            protocol = json.loads(str(z["protocol"]))
+            arrays = {k.removeprefix("layer_"): z[k] for k in z.files if k.startswith("layer_")}
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a features file written by save_features ({exc})") from None
+    return Features(arrays, protocol)
+
+
+def reference_features(root: str | Path, split: str, extractor: Extractor, *, n: int = 0, seed: int = 0,
+                       cache_dir: str | Path | None = None, batch_size: int = 64, device: str = "cpu",
+                       progress: bool = True) -> Features:
+    """Features of a dataset split (all of it, or ``n`` images drawn without replacement with
+    ``seed``), read from ``cache_dir`` when this data version, subset and extractor weights were
+    extracted before, else extracted and written there."""
+    root = Path(root)
+    dataset = str(read_info(root).get("name", root.name))
+    fingerprint = data_fingerprint(root)
+    images = load_images(root, split)[0].images
+    subset: dict[str, int] | None = None
+    if n and n < len(images):
+        pick = np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))
+        images, subset = images[pick], {"n": n, "seed": seed}
+    source = {"dataset": dataset, "split": split, "data_fingerprint": fingerprint, "subset": subset}
+    cached = None
+    if cache_dir is not None:
+        tag = f"all" if subset is None else f"n{n}-seed{seed}"
+        cached = Path(cache_dir) / f"{dataset}-{split}-{fingerprint}-{tag}-{extractor.name}-{extractor.weights_sha256[:16]}.npz"
+        if cached.exists():
+            features = load_features(cached)
+            want = {**extractor.protocol(), **source}
+            if all(features.protocol.get(k) == v for k, v in want.items()):
+                log.info("reference features of %s/%s from %s", dataset, split, cached)
+                return features
+            log.warning("%s was written under another protocol; extracting again", cached)
+    features = extract_features(images, extractor, batch_size=batch_size, device=device, progress=progress,
+                                source=source)
+    if cached is not None:
+        save_features(features, cached)
+    return features
+
+
+# --------------------------------------------------------------------------- metrics over arrays
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise GanlabError(f"features must be 2-D (N, D); got shape {a.shape}")
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def inception_score(logits: np.ndarray, splits: int = 10, seed: int = SEED) -> dict[str, float]:
+    """Salimans et al. (2016): exp E_x KL(p(y|x) || p(y)), over ``splits`` shuffled parts; mean and std."""
+    if len(logits) < splits:
+        raise GanlabError(f"the Inception Score needs at least {splits} images (one per split); got {len(logits)}")
+    out = isc_features_to_metric(_tensor(logits), splits, shuffle=True, rng_seed=seed)
+    return {"is_mean": out["inception_score_mean"], "is_std": out["inception_score_std"]}
+
+
+def fid_statistics(features: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean (D,) and covariance (D, D) of features (N, D): all FID needs of a set."""
+    return fid_features_to_statistics(_tensor(features))
+
+
+def frechet_distance(stats_a: dict[str, np.ndarray], stats_b: dict[str, np.ndarray]) -> float:
+    """|mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)): the Frechet distance of two Gaussians."""
+    return fid_statistics_to_metric(stats_a, stats_b, verbose=False)["frechet_inception_distance"]
+
+
+def fid(real: np.ndarray, fake: np.ndarray) -> float:
+    """Heusel et al. (2017): the Frechet distance of Gaussians fitted to two feature sets."""
+    return frechet_distance(fid_statistics(real), fid_statistics(fake))
+
+
+def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int = 1000,
+        seed: int = SEED) -> dict[str, float]:
+    """Binkowski et al. (2018): unbiased MMD^2 with a cubic polynomial kernel, averaged over
+    ``subsets`` random subsets of ``subset_size`` (capped at the smaller set); mean and std."""
+    size = min(subset_size, len(real), len(fake))
+    if size < 2:
+        raise GanlabError(f"KID needs at least 2 images in each set; got {len(real)} real, {len(fake)} generated")
+    out = kid_features_to_metric(_tensor(fake), _tensor(real), kid_subsets=subsets, kid_subset_size=size,
+                                 rng_seed=seed, verbose=False)
+    return {"kid_mean": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"]}
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict[str, float]:
+    """Kynkaanniemi et al. (2019): precision = share of generated samples inside the real
+    manifold (union of balls reaching each real sample's k-th nearest real neighbour); recall
+    = share of real samples inside the generated manifold."""
+    if min(len(real), len(fake)) <= k:
+        raise GanlabError(f"precision/recall with k = {k} needs more than {k} images in each set")
+    big = len(real) * len(fake) > 25_000_000  # then distances in blocks: the same numbers, less memory
+    out = prc_features_to_metric(_tensor(fake), _tensor(real), prc_neighborhood=k, prc_batch_size=10000,
+                                 save_cpu_ram=big, verbose=False)
+    return {"precision": out["precision"], "recall": out["recall"]}
+
+
+# --------------------------------------------------------------------------- all of them, with the protocol
+
+
+def compute_metrics(fake: Features, real: Features, metrics: Sequence[str] = METRICS, *, is_splits: int = 10,
+                    kid_subsets: int = 100, kid_subset_size: int = 1000, pr_k: int = 3,
+                    seed: int = SEED) -> dict[str, Any]:
+    """The requested ``metrics`` (is, fid, kid, pr) of generated ``fake`` against ``real``,
+    and ``protocol``: how they were measured. Both must come from the same extractor weights."""
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        raise GanlabError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+    for key in ("extractor", "extractor_weights_sha256", "feature_layers"):
+        if fake.protocol.get(key) != real.protocol.get(key):
+            raise GanlabError(f"generated and real features come from different extractors ({key}: "
+                              f"{fake.protocol.get(key)} vs {real.protocol.get(key)}); their distance means nothing")
+    results: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    if "is" in metrics:
+        results.update(inception_score(fake.for_metric("isc"), is_splits, seed))
+        settings["is"] = {"splits": is_splits, "shuffle_seed": seed, "of": "generated images"}
+    if "fid" in metrics:
+        results["fid"] = fid(real.for_metric("fid"), fake.for_metric("fid"))
+        settings["fid"] = {"covariance": "unbiased (N-1)", "sqrtm": "eigenvalues of S_real S_fake"}
+    if "kid" in metrics:
+        results.update(kid(real.for_metric("kid"), fake.for_metric("kid"), kid_subsets, kid_subset_size, seed))
+        settings["kid"] = {"subsets": kid_subsets, "subset_size": min(kid_subset_size, len(real), len(fake)),
+                           "kernel": KID_KERNEL, "estimator": "unbiased MMD^2", "seed": seed}
+    if "pr" in metrics:
+        results.update(precision_recall(real.for_metric("prc"), fake.for_metric("prc"), pr_k))
+        settings["pr"] = {"k": pr_k, "distance": "euclidean"}
+    extractor_keys = ("extractor", "extractor_weights", "extractor_weights_sha256", "extractor_trained_on",
+                      "feature_layers", "input_size", "resize")
+    results["protocol"] = {
+        **{k: real.protocol.get(k) for k in extractor_keys},
+        "dataset": real.protocol.get("dataset"),
+        "reference_split": real.protocol.get("split"),
+        "reference_subset": real.protocol.get("subset"),
+        "data_fingerprint": real.protocol.get("data_fingerprint"),
+        "n_real": len(real),
+        "n_fake": len(fake),
+        "image_size": {"real": real.protocol.get("image_size"), "fake": fake.protocol.get("image_size")},
+        "generated": {k: v for k, v in fake.protocol.items() if k not in extractor_keys},
+        "metrics": settings,
+        "torch_fidelity": torch_fidelity.__version__,
+    }
+    return results
+
+
+def evaluate_images(fake_images: np.ndarray | torch.Tensor, real: Features | np.ndarray | torch.Tensor,
+                    extractor: Extractor, metrics: Sequence[str] = METRICS, *, dataset: str = "",
+                    reference_split: str = "", batch_size: int = 64, device: str = "cpu",
+                    **options: Any) -> dict[str, Any]:
+    """Metrics of generated images against a real set (images, or Features from
+    :func:`reference_features`); ``options`` go to :func:`compute_metrics`."""
+    fake = extract_features(fake_images, extractor, batch_size=batch_size, device=device)
+    if not isinstance(real, Features):
+        real = extract_features(real, extractor, batch_size=batch_size, device=device,
+                                source={"dataset": dataset, "split": reference_split})
+    return compute_metrics(fake, real, metrics, **options)
+
+
+def class_accuracy(images: np.ndarray | torch.Tensor, requested: np.ndarray | torch.Tensor | Sequence[int],
+                   extractor: Extractor, *, batch_size: int = 256, device: str = "cpu") -> dict[str, Any]:
+    """How often the evaluator recognises the class a conditional generator was asked for:
+    overall and per class (by the evaluator's class names), with the protocol."""
+    if not extractor.class_names:
+        raise GanlabError(f"{extractor.name} has no classes of this dataset; class accuracy needs the evaluator")
+    wanted = np.asarray(torch.as_tensor(requested).cpu(), dtype=np.int64).reshape(-1)
+    n_classes = len(extractor.class_names)
+    if wanted.size and (wanted.min() < 0 or wanted.max() >= n_classes):
+        raise GanlabError(f"requested classes must lie in 0..{n_classes - 1}; got {wanted.min()}..{wanted.max()}")
+    features = extract_features(images, extractor, batch_size=batch_size, device=device)
+    if len(features) != len(wanted):
+        raise GanlabError(f"{len(features)} images but {len(wanted)} requested classes")
+    predicted = features.for_metric("isc").argmax(1)
+    hit = predicted == wanted
+    per_class, counts = {}, {}
+    for c in np.unique(wanted):
+        name = extractor.class_names[c]
+        per_class[name] = float(hit[wanted == c].mean())
+        counts[name] = int((wanted == c).sum())
+    return {"accuracy": float(hit.mean()), "per_class": per_class,
+            "protocol": {**extractor.protocol(), "n": len(wanted), "n_per_class": counts,
+                         "image_size": features.protocol["image_size"]}}
