@@ -59,8 +59,8 @@ class EvaluatorConfig:
     augment: str = hp("crop", "random shifts of size/8 px (crop), plus mirroring (crop+flip; not for digits)",
                       choices=AUGMENTATIONS)
     seed: int = hp(0, "initial weights, batch order and augmentation", min=0, max=2**31 - 1)
-    train_limit: int = hp(0, "train on the first N images of the split only (0 = all): for trials and tests",
-                          min=0, max=10**9)
+    train_subset: int = hp(0, "train on N images drawn with the seed (0 = all): trials and tests (splits may be "
+                           "sorted by class)", min=0, max=10**9)
 
     def __post_init__(self) -> None:
         if self.augment not in AUGMENTATIONS:
@@ -173,8 +173,9 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
     given, is scored once at the end (never used to choose anything). Returns the network in
     eval mode and its provenance.
     """
-    if config.train_limit:
-        images, labels = images[: config.train_limit], labels[: config.train_limit]
+    if 0 < config.train_subset < len(images):
+        pick = np.sort(np.random.default_rng(config.seed).choice(len(images), config.train_subset, replace=False))
+        images, labels = images[pick], np.asarray(labels)[pick]
     n_classes = len(class_names)
     x_all = nchw(images)
     y_all = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
@@ -198,7 +199,8 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
         g = torch.Generator().manual_seed(config.seed)
         opt = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
                               weight_decay=config.weight_decay)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr,
+                                                       total_steps=config.epochs * steps_per_epoch)
         bar = tqdm(total=config.epochs * steps_per_epoch, desc=f"evaluator {dataset}".strip(), unit="step",
                    disable=not progress)
         net.train()
@@ -226,7 +228,7 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
                      epoch + 1, config.epochs, loss_sum / steps_per_epoch, correct / (steps_per_epoch * bs),
                      time.perf_counter() - epoch_start)
         bar.close()
-        recalibrate_batch_norm(net, x_all, bs)
+        recalibrate_batch_norm(net, x_all[torch.randperm(n, generator=g)[: 100 * bs]], bs)  # splits may be sorted
     net.eval()
     seconds = time.perf_counter() - start
     info: dict[str, Any] = {
@@ -254,8 +256,8 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
 
 
 @torch.no_grad()
-def recalibrate_batch_norm(net: nn.Module, images: torch.Tensor, batch_size: int, max_batches: int = 100) -> None:
-    """Re-estimate the batch-norm statistics as a plain average over un-augmented training batches.
+def recalibrate_batch_norm(net: nn.Module, images: torch.Tensor, batch_size: int) -> None:
+    """Re-estimate the batch-norm statistics as a plain average over batches of un-augmented ``images``.
 
     The running averages trail the weights (momentum 0.1) and saw augmented images; a short
     run's then misclassify at test time what its training batches got right."""
@@ -266,7 +268,7 @@ def recalibrate_batch_norm(net: nn.Module, images: torch.Tensor, batch_size: int
         m.momentum = None  # cumulative average
     device = next(net.parameters()).device
     net.train()
-    for k in range(min(max_batches, math.ceil(len(images) / batch_size))):
+    for k in range(math.ceil(len(images) / batch_size)):
         net(to_unit_range(images[k * batch_size : (k + 1) * batch_size].to(device)))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum

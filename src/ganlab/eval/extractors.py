@@ -28,6 +28,7 @@ from ganlab.files import hash_file
 INCEPTION = "inception-v3-compat"  # torch-fidelity's name: the TF 2015-12-05 graph, with TF1.x resizing
 EVALUATOR = "ganlab-evaluator"
 KINDS = (INCEPTION, "evaluator")
+METRIC_KEYS = ("isc", "fid", "kid", "prc")  # torch-fidelity's names of the metrics that read features
 
 #: torch-fidelity's weights file, as torch.hub names it in its cache: <name>-<sha256 prefix>.pth
 INCEPTION_FILE = os.path.basename(URL_INCEPTION_V3)
@@ -126,6 +127,8 @@ class Extractor:
 
     def create(self, device: str | torch.device = "cpu") -> FeatureExtractorBase:
         """The torch-fidelity module, built through its registry, in eval mode on ``device``."""
+        if hash_file(self.weights) != self.weights_sha256:  # the protocol must name the weights used
+            raise ExtractorUnavailable(f"{self.weights} changed since it was chosen (sha256 was {self.weights_sha256})")
         try:
             module = create_feature_extractor(self.name, sorted(set(self.layers.values())), cuda=False,
                                               feature_extractor_weights_path=str(self.weights), verbose=False)
@@ -207,7 +210,7 @@ def inception_extractor(weights: str | Path | None = None, check_hash: bool = Tr
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
         raise ExtractorUnavailable(f"Inception-v3 weights: {path} is not a plain state dict ({exc})") from None
     size = FeatureExtractorInceptionV3.INPUT_IMAGE_SIZE
-    layers = {m: FeatureExtractorInceptionV3.get_default_feature_layer_for_metric(m) for m in ("isc", "fid", "kid", "prc")}
+    layers = {m: FeatureExtractorInceptionV3.get_default_feature_layer_for_metric(m) for m in METRIC_KEYS}
     return Extractor(
         name=INCEPTION, weights=path, weights_sha256=hash_file(path), channels=3, network_input=size,
         image_size=None, layers=layers, trained_on="ImageNet (TensorFlow Inception-v3 graph of 2015-12-05)",
@@ -225,7 +228,7 @@ def evaluator_extractor(weights: str | Path) -> Extractor:
         trained_on += f" (data {info['data_fingerprint']})"
     if "test_accuracy" in info:
         trained_on += f", test accuracy {info['test_accuracy']:.4f}"
-    layers = {m: FeatureExtractorEvaluator.get_default_feature_layer_for_metric(m) for m in ("isc", "fid", "kid", "prc")}
+    layers = {m: FeatureExtractorEvaluator.get_default_feature_layer_for_metric(m) for m in METRIC_KEYS}
     return Extractor(
         name=EVALUATOR, weights=path, weights_sha256=info["weights_sha256"], channels=arch["channels"],
         network_input=arch["size"], image_size=arch["size"], layers=layers, trained_on=trained_on,

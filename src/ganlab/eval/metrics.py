@@ -146,8 +146,9 @@ def reference_features(root: str | Path, split: str, extractor: Extractor, *, n:
     source = {"dataset": dataset, "split": split, "data_fingerprint": fingerprint, "subset": subset}
     cached = None
     if cache_dir is not None:
-        tag = f"all" if subset is None else f"n{n}-seed{seed}"
-        cached = Path(cache_dir) / f"{dataset}-{split}-{fingerprint}-{tag}-{extractor.name}-{extractor.weights_sha256[:16]}.npz"
+        tag = "all" if subset is None else f"n{n}-seed{seed}"
+        weights = f"{extractor.name}-{extractor.weights_sha256[:16]}"
+        cached = Path(cache_dir) / f"{dataset}-{split}-{fingerprint}-{tag}-{weights}.npz"
         if cached.exists():
             features = load_features(cached)
             want = {**extractor.protocol(), **source}

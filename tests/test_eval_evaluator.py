@@ -1,0 +1,114 @@
+"""The evaluator network: it learns, it is deterministic for a seed, and its files round-trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganlab.errors import GanlabError
+from ganlab.eval.evaluator import (
+    EvaluatorConfig,
+    augment,
+    load_evaluator,
+    nchw,
+    predict,
+    provenance_path,
+    save_evaluator,
+    train_evaluator,
+)
+
+CLASSES = [f"c{i}" for i in range(4)]
+
+
+def squares(n: int, seed: int, channels: int = 1, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Class c is a bright 4x4 square in quadrant c of a noisy dark image (N, H, W, C)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(CLASSES), n)
+    images = rng.integers(0, 60, (n, size, size, channels)).astype(np.uint8)
+    half = size // 2
+    for i, c in enumerate(labels):
+        y, x = (c // 2) * half + 2, (c % 2) * half + 2
+        images[i, y : y + 4, x : x + 4] = 230
+    return images, labels
+
+
+TINY = EvaluatorConfig(width=4, features=16, epochs=3, batch_size=32, lr=0.05, augment="none")
+
+
+def test_learns_a_separable_task_and_reports_test_accuracy() -> None:
+    x, y = squares(512, seed=0)
+    test = squares(256, seed=1)
+    ev = train_evaluator(x, y, CLASSES, TINY, test=test, dataset="squares", progress=False)
+    assert ev.info["test_accuracy"] >= 0.9
+    assert ev.info["n_train"] == 512 and ev.info["n_test"] == 256 and ev.info["epochs"] == 3
+    assert not ev.net.training
+
+
+def test_same_seed_same_weights_other_seed_other_weights_caller_rng_untouched() -> None:
+    x, y = squares(256, seed=0)
+    cfg = EvaluatorConfig(width=4, features=16, epochs=1, batch_size=32, augment="crop")
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = train_evaluator(x, y, CLASSES, cfg, progress=False).net.state_dict()
+    assert torch.equal(torch.get_rng_state(), before)
+    b = train_evaluator(x, y, CLASSES, cfg, progress=False).net.state_dict()
+    c = train_evaluator(x, y, CLASSES, EvaluatorConfig(**{**cfg.__dict__, "seed": 1}), progress=False).net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_save_load_round_trip_with_provenance(tmp_path) -> None:
+    x, y = squares(128, seed=0, channels=3, size=8)
+    ev = train_evaluator(x, y, CLASSES, EvaluatorConfig(width=4, features=8, epochs=1, batch_size=32),
+                         test=squares(64, seed=1, channels=3, size=8), dataset="squares",
+                         data_fingerprint="abc", progress=False)
+    path = save_evaluator(ev, tmp_path / "evaluator.pt")
+    info = json.loads(provenance_path(path).read_text())
+    for key in ("dataset", "data_fingerprint", "seed", "epochs", "test_accuracy", "weights_sha256", "classes"):
+        assert key in info, key
+    loaded = load_evaluator(path)
+    assert loaded.info["weights_sha256"] == info["weights_sha256"] and loaded.class_names == CLASSES
+    images = nchw(x[:20])
+    for got, want in zip(predict(loaded.net, images), predict(ev.net, images)):
+        assert torch.equal(got, want)
+
+
+def test_stale_provenance_or_foreign_file_is_refused(tmp_path) -> None:
+    x, y = squares(64, seed=0)
+    path = save_evaluator(train_evaluator(x, y, CLASSES, EvaluatorConfig(width=4, features=8, epochs=1, batch_size=32),
+                                          progress=False), tmp_path / "evaluator.pt")
+    side = provenance_path(path)
+    side.write_text(json.dumps({**json.loads(side.read_text()), "weights_sha256": "0" * 64}))
+    with pytest.raises(GanlabError, match="stale"):
+        load_evaluator(path)
+    torch.save({"some": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(GanlabError, match="other.pt: not an evaluator"):
+        load_evaluator(tmp_path / "other.pt")
+    with pytest.raises(GanlabError, match="no such"):
+        load_evaluator(tmp_path / "missing.pt")
+
+
+def test_bad_inputs_name_the_problem() -> None:
+    x, y = squares(16, seed=0)
+    with pytest.raises(GanlabError, match="fewer than batch_size"):
+        train_evaluator(x, y, CLASSES, EvaluatorConfig(batch_size=32), progress=False)
+    with pytest.raises(GanlabError, match="labels must lie in 0..3"):
+        train_evaluator(x, y + 4, CLASSES, EvaluatorConfig(batch_size=8), progress=False)
+    with pytest.raises(GanlabError, match="augment"):
+        EvaluatorConfig(augment="rotate")
+
+
+def test_augment_shifts_and_mirrors_without_changing_shape() -> None:
+    x = torch.zeros(64, 1, 16, 16, dtype=torch.uint8)
+    x[:, :, 6:10, 2:4] = 255  # a bar left of centre
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(augment(x, "none", g), x)
+    shifted = augment(x, "crop", g)
+    assert shifted.shape == x.shape and shifted.dtype == torch.uint8
+    assert not torch.equal(shifted, x) and (shifted.flatten(1).sum(1) <= x.flatten(1).sum(1)).all()
+    flipped = augment(x, "crop+flip", g)
+    right = flipped[:, :, :, 8:].flatten(1).sum(1) > 0  # the bar moved to the right half: mirrored
+    assert 0 < int(right.sum()) < 64
