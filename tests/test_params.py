@@ -37,7 +37,7 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, faces, models, seed, toy"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, faces, models, oracle, seed, toy"),
         ("data:\n  mnist:\n    varient: auto\n", r"unknown key 'data\.mnist\.varient' \(did you mean 'variant'\?\)"),
         ("data:\n  mnsit: {variant: auto}\n", r"unknown key 'data\.mnsit' \(did you mean 'mnist'\?\).*coco-captions"),
         ("seed: abc\n", r"seed = 'abc' \(str\) must be a whole number"),

@@ -148,6 +148,19 @@ class ToyParams:
 
 
 @dataclass(frozen=True)
+class OracleParams:
+    """SeqGAN's synthetic oracle (``oracle:``; stage oracle -> data/oracle): a random LSTM and its samples."""
+
+    vocab: int = _opt(5000, "vocabulary size (SeqGAN: 5,000)", min=2, max=65535)
+    length: int = _opt(20, "tokens per sequence (SeqGAN: 20)", min=2, max=10000)
+    embed: int = _opt(32, "embedding size of the oracle LSTM (SeqGAN: 32)", min=1, max=4096)
+    hidden: int = _opt(32, "hidden size of the oracle LSTM (SeqGAN: 32)", min=1, max=4096)
+    n_train: int = _opt(10000, "training sequences drawn from the oracle (SeqGAN: 10,000)", min=1, max=10**8)
+    seed: int = _opt(0, "the oracle's own seed: a sweep over the global seed keeps the benchmark fixed",
+                     min=0, max=2**31 - 1)
+
+
+@dataclass(frozen=True)
 class DomainsParams:
     """The unpaired two-domain dataset of the translation models (``domains:``; stage domains -> data/domains).
 
@@ -198,6 +211,7 @@ class Params:
     dedup: DedupParams = _opt(DedupParams(), "near-duplicate removal")
     toy: ToyParams = _opt(ToyParams(), "the 1-D toy dataset")
     domains: DomainsParams = _opt(DomainsParams(), "the unpaired two-domain dataset of the translation models")
+    oracle: OracleParams = _opt(OracleParams(), "SeqGAN's synthetic oracle and its training sequences")
     models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
 
     def __post_init__(self) -> None:
