@@ -115,6 +115,9 @@ def test_repro_trains_every_run_then_reruns_only_the_changed_one(project):
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
     metrics = json.loads((out / "dvclive" / "metrics.json").read_text())
     assert metrics["step"] == 4
+    # DVC keeps train_summary.json (persist), so the resumed stage carries on the first part's history
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert [row["step"] for row in summary["history"]] == [1, 2, 3, 4]
 
     # another architecture: the old checkpoint does not fit, the run starts over, old grids go
     write_params(project, steps=4, width=8)
