@@ -37,6 +37,7 @@ from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
 from ganlab.models.blocks import dcgan_init, interleave_rows
 from ganlab.models.dcgan import dcgan_discriminator, dcgan_generator
+from ganlab.models.losses import kl_standard_normal
 from ganlab.models.registry import register
 
 
@@ -89,11 +90,6 @@ class Encoder(nn.Module):
         h = torch.cat([self.body(x).flatten(1), F.one_hot(c, self.classes).to(x.dtype)], 1)
         mu, logvar = self.head(h).float().chunk(2, 1)
         return mu, logvar
-
-
-def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """The paper's L_KL: 1/2 (mu^T mu + sum(exp(logvar) - logvar - 1)), per row."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
 
 
 def pairwise_l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -192,7 +188,7 @@ class CVAEGAN(Variant):
             fd_real, fc_real = d.features(x), cls.features(x)
         fd_rec, fc_rec = d.features(x_rec), cls.features(x_rec)
         fd_p, fc_p = d.features(x_p), cls.features(x_p)
-        kl = kl_divergence(mu, logvar).mean()
+        kl = kl_standard_normal(mu, logvar).mean()
         recon = 0.5 * (pairwise_l2(x, x_rec) + pairwise_l2(fd_real, fd_rec) + pairwise_l2(fc_real, fc_rec)).mean()
         gd = mean_feature_matching(fd_real, fd_p)
         gc = classwise_mean_feature_matching(fc_real, y, fc_p, y_p, self.data.n_classes)

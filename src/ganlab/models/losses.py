@@ -1,4 +1,5 @@
-"""Adversarial losses shared by the variants, on raw discriminator logits."""
+"""Losses shared by the variants: the adversarial ones on raw discriminator logits, and the
+Gaussian KL term of the VAE family."""
 
 from __future__ import annotations
 
@@ -15,3 +16,8 @@ def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Te
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     """-log D(G(z)): the generator loss Goodfellow et al. use in practice (strong early gradients)."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per row, in nats: the VAE's and CVAE-GAN's L_KL."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)

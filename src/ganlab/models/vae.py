@@ -32,6 +32,7 @@ from torch import nn
 
 from ganlab.models.base import Variant, hp
 from ganlab.models.blocks import interleave_rows
+from ganlab.models.losses import kl_standard_normal
 from ganlab.models.registry import register
 
 LOG_2PI = math.log(2 * math.pi)
@@ -60,11 +61,6 @@ class MLP(nn.Sequential):
     def __init__(self, n_in: int, hidden: int, n_out: int) -> None:
         super().__init__(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                          nn.Linear(hidden, n_out))
-
-
-def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)) per row, in nats."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
 
 
 def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
