@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganlab.data.oracle import START, OracleLSTM, build_oracle, draw, load_oracle, nll_oracle, write_oracle
+from ganlab.data.oracle import START, OracleLSTM, build_oracle, load_oracle, nll_oracle, write_oracle
 from ganlab.errors import DataFormatError
+from ganlab.models.sequence import inverse_cdf
 from ganlab.params import OracleParams
 
 SMALL = OracleParams(vocab=50, length=6, embed=8, hidden=8, n_train=300, seed=3)
@@ -46,9 +47,10 @@ def test_nll_is_the_chain_rule_over_positions_from_the_start_token():
 def test_samples_follow_the_oracle_and_score_below_uniform_tokens():
     oracle = build_oracle(SMALL)
     g = torch.Generator().manual_seed(0)
-    own = oracle.sample(2000, g)
+    own = oracle.sample(torch.rand(2000, SMALL.length, generator=g))
     assert own.shape == (2000, SMALL.length) and own.dtype == torch.long
-    assert torch.equal(own[:5], build_oracle(SMALL).sample(2000, torch.Generator().manual_seed(0))[:5])
+    again = build_oracle(SMALL).sample(torch.rand(2000, SMALL.length, generator=torch.Generator().manual_seed(0)))
+    assert torch.equal(own, again)  # the same uniform numbers, the same sequences
     uniform = torch.randint(0, SMALL.vocab, own.shape, generator=g)
     # its own samples score its entropy rate; uniform tokens score far worse (cross-entropy >= entropy)
     assert nll_oracle(oracle, own) < nll_oracle(oracle, uniform) - 1.0
@@ -95,8 +97,11 @@ def test_oracle_lstm_has_the_papers_shape_by_default():
 
 def test_inverse_cdf_draws_follow_the_probabilities_and_never_pick_an_impossible_category():
     probs = torch.tensor([[0.0, 0.2, 0.0, 0.5, 0.3, 0.0]]).repeat(40_000, 1)
-    picks = draw(probs, torch.Generator().manual_seed(0)).flatten()
+    u = torch.rand(40_000, generator=torch.Generator().manual_seed(0))
+    picks = inverse_cdf(probs, u)
     freq = torch.bincount(picks, minlength=6).float() / len(picks)
     assert torch.allclose(freq, probs[0], atol=0.01)
     assert set(picks.unique().tolist()) == {1, 3, 4}  # zero-probability categories are never drawn
-    assert torch.equal(picks, draw(probs, torch.Generator().manual_seed(0)).flatten())
+    assert torch.equal(picks, inverse_cdf(probs, u))
+    # the category whose cumulative interval holds u: [0, .2) -> 1, [.2, .7) -> 3, [.7, 1) -> 4
+    assert inverse_cdf(probs[:4], torch.tensor([0.0, 0.19, 0.2, 0.99])).tolist() == [1, 1, 3, 4]

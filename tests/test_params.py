@@ -51,7 +51,11 @@ def test_every_committed_value_has_a_comment():
         ("seed: [\n", r"not valid YAML"),
         # training runs: the variant, its data, its own hyperparameters and the trainer's settings
         ("models:\n  a: {variant: dcgna}\n", r"unknown variant 'models\.a\.variant' \(did you mean 'dcgan'\?\)"),
-        ("models:\n  a: {variant: dcgan, data: lfw}\n", r"models\.a\.data = 'lfw' is not an image dataset; choose one of: cifar10, domains, faces"),
+        ("models:\n  a: {variant: dcgan, data: lfw}\n", r"models\.a\.data = 'lfw': variant 'dcgan' trains on images; choose one of: cifar10, domains, faces"),
+        ("models:\n  a: {variant: dcgan, data: oracle}\n", r"data = 'oracle': variant 'dcgan' trains on images"),
+        ("models:\n  a: {variant: seqgan, data: mnist}\n", r"data = 'mnist': variant 'seqgan' trains on sequences; choose one of: coco-captions, oracle"),
+        ("models:\n  a: {variant: seqgan, data: oracle, model: {d_filter_sizes: [1, 2], d_filter_counts: [5]}}\n", r"must be equally long"),
+        ("models:\n  a: {variant: seqgan, data: oracle, model: {reward: bleu}}\n", r"reward = 'bleu' is not allowed; choose one of: discriminator, constant"),
         ("models:\n  a: {variant: dcgan, model: {widht: 8}}\n", r"unknown key 'models\.a\.model\.widht' \(did you mean 'width'\?\)"),
         ("models:\n  a: {variant: wgan, model: {n_critic: 0}}\n", r"models\.a\.model\.n_critic = 0 is out of range; allowed: 1 <="),
         ("models:\n  a: {variant: wgan_gp, model: {lr: fast}}\n", r"models\.a\.model\.lr = 'fast' \(str\) must be a number"),
@@ -112,7 +116,7 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
     params = load_params(ROOT / "params.yaml")
     paper = load_params(ROOT / "profiles" / "paper.yaml")
     assert set(paper.models) == set(params.models)
-    for field in ("seed", "data", "faces", "dedup", "toy", "domains"):
+    for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "domains"):
         assert getattr(paper, field) == getattr(params, field), field
 
 
@@ -122,13 +126,14 @@ def test_every_variant_validates_its_model_section(tmp_path, variant):
 
     from ganlab.models import registry
 
-    path = write(tmp_path, f"models:\n  a: {{variant: {variant}, model: {{bogus: 1}}}}\n")
+    data = "oracle" if registry.get(variant).data_kind == "sequences" else "mnist"
+    path = write(tmp_path, f"models:\n  a: {{variant: {variant}, data: {data}, model: {{bogus: 1}}}}\n")
     with pytest.raises(ParamsError, match=r"unknown key 'models\.a\.model\.bogus'; allowed here: .*lr"):
         load_params(path)
     for f in dataclasses.fields(registry.get(variant).Config):  # every hyperparameter says why and is bounded
         assert f.metadata.get("help"), f"{variant}.{f.name} has no help"
         if f.type in ("int", "float"):
             assert "min" in f.metadata and "max" in f.metadata, f"{variant}.{f.name} has no range"
-            path = write(tmp_path, f"models:\n  a: {{variant: {variant}, model: {{{f.name}: -1000000}}}}\n")
+            path = write(tmp_path, f"models:\n  a: {{variant: {variant}, data: {data}, model: {{{f.name}: -1000000}}}}\n")
             with pytest.raises(ParamsError, match=rf"models\.a\.model\.{f.name} = -1000000(\.0)? is out of range"):
                 load_params(path)

@@ -40,26 +40,46 @@ TINY = {  # small enough for CPU tests; one line per registered variant
     "vqvae": {"width": 8, "code_dim": 4, "codebook_size": 16, "res_blocks": 1, "prior_width": 8, "prior_layers": 1,
               "vq_steps": 2},  # steps 0-1 the auto-encoder, 2-3 the prior: resume crosses the switch
     "cvae_gan": {"width": 8, "z_dim": 8},
+    "seq_mle": {"embed": 4, "hidden": 4},
+    # step 0 MLE, step 1 the discriminator, steps 2-3 adversarial: resume crosses both switches
+    "seqgan": {"embed": 4, "hidden": 4, "pretrain_steps": 1, "d_pretrain_steps": 1, "d_steps": 2, "rollouts": 2,
+               "d_embed": 4, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (3, 3, 2)},
+    "maligan": {"embed": 4, "hidden": 4, "pretrain_steps": 1, "d_pretrain_steps": 1, "d_steps": 2,
+                "d_embed": 4, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (3, 3, 2)},
 }
 CLASSES = {  # label values of the contract's data where a variant reads labels as something else
     "cyclegan": 2,  # the two domains, A = 0 and B = 1
     "discogan": 2,  # likewise
     "sgan": 2,  # two classes, so that the contract's 8-image batches hold both
 }
-LATER_ROLES = {  # generator roles that a variant trains only in a later stage of its run, not at step 0
+LATER_ROLES = {  # roles (networks, optimizers) that a variant trains only in a later stage of its run, not at step 0
     "vqvae": {"prior"},  # from model.vq_steps on; tests/test_vqvae.py checks that stage
+    # MLE pre-training first; tests/test_sequence.py checks the later phases
+    "seqgan": {"discriminator", "policy"},
+    "maligan": {"discriminator", "policy"},
 }
 SHAPE = (1, 28, 28)
+LENGTH, VOCAB = 6, 12  # the token sequences of the sequence variants
+
+
+def sequences(name: str) -> bool:
+    return registry.get(name).data_kind == "sequences"
+
+
+def spec(name: str) -> DataSpec:
+    return DataSpec((LENGTH,), 0, vocab=VOCAB) if sequences(name) else DataSpec(SHAPE, CLASSES.get(name, 10))
 
 
 def make(name: str, seed: int = 0):
     cls = registry.get(name)
     torch.manual_seed(seed)  # weight initialisation draws from the global generator
-    return cls(cls.Config(**TINY.get(name, {})), DataSpec(SHAPE, CLASSES.get(name, 10)), torch.device("cpu"))
+    return cls(cls.Config(**TINY.get(name, {})), spec(name), torch.device("cpu"))
 
 
-def data(n: int = 24, name: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+def data(n: int = 24, name: str = "") -> tuple[torch.Tensor, torch.Tensor | None]:
     g = torch.Generator().manual_seed(123)
+    if name and sequences(name):
+        return torch.randint(0, VOCAB, (n, LENGTH), generator=g), None
     return torch.rand(n, *SHAPE, generator=g) * 2 - 1, torch.randint(0, CLASSES.get(name, 10), (n,), generator=g)
 
 
@@ -100,6 +120,8 @@ def test_one_step_changes_weights_with_finite_losses(name):
     assert losses and all(math.isfinite(val) for val in losses.values())
     after = weights(v)
     for role, optimizer in v.optimizers.items():  # every optimizer stepped (clipping alone also changes weights)
+        if role in LATER_ROLES.get(name, set()):
+            continue
         stepped = [p for group in optimizer.param_groups for p in group["params"] if optimizer.state.get(p)]
         assert stepped, f"{name}: the {role} optimizer never stepped"
     for role in ({*v.generator_roles, "discriminator"} & set(v.nets)) - LATER_ROLES.get(name, set()):
@@ -115,8 +137,12 @@ def test_samples_have_the_data_shape_and_range(name):
         z, y = v.grid_inputs(5, torch.Generator().manual_seed(0))
         for labels in (y, None):
             s = v.sample(z, labels)
-            assert s.shape == (5, *SHAPE)
-            assert s.min() >= -1 and s.max() <= 1
+            if sequences(name):
+                assert s.shape == (5, LENGTH) and s.dtype == torch.long
+                assert s.min() >= 0 and s.max() < VOCAB
+            else:
+                assert s.shape == (5, *SHAPE)
+                assert s.min() >= -1 and s.max() <= 1
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -141,7 +167,7 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_path):
     second.fit(resume=True, progress=False)
     a, b = weights(straight.variant), weights(second.variant)
     assert all(torch.equal(a[k], b[k]) for k in a), f"{name}: resumed weights differ"
-    assert (tmp_path / "b" / "samples" / "step_0000004.png").exists()
+    assert (tmp_path / "b" / "samples" / ("step_0000004.txt" if sequences(name) else "step_0000004.png")).exists()
     import json
 
     def logged(run: str) -> list[dict]:

@@ -85,6 +85,8 @@ AMP_MODES = ("auto", "bf16", "off")
 #: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy),
 #: domains (stage domains: the unpaired two-domain set of the translation models)
 DERIVED_DATASETS = ("faces", "toy-gaussian", "domains")
+#: token-sequence datasets: the oracle's samples (stage oracle); fetched text sets are added by kind
+SEQUENCE_DATASETS = ("oracle",)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class TrainParams:
                                  min=1, max=10**9)
     sample_every: int = _opt(500, "steps between sample grids from the fixed noise batch", min=1, max=10**9)
     log_every: int = _opt(50, "steps between dvclive log rows", min=1, max=10**9)
+    eval_every: int = _opt(0, "steps between scores of the generator on the run's data (NLL-oracle on the oracle, "
+                           "BLEU on text), logged as eval/<name>; they are always taken at step 0 and at the end; "
+                           "0 = only then", min=0, max=10**9)
     n_samples: int = _opt(64, "images per grid (100 = a 10 x 10 grid, a column per class for conditional models)",
                           min=1, max=1024)
     dvclive: bool = _opt(True, "log losses and images/s with dvclive (OUT/dvclive), for dvc plots")
@@ -127,10 +132,15 @@ class RunParams:
         if variant not in registry.names():
             raise ParamsError(_unknown_key_message(f"{where}.variant", variant, registry.names())
                               .replace("unknown key", "unknown variant"))
-        allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + list(DERIVED_DATASETS))
+        kind = registry.get(variant).data_kind
+        if kind == "sequences":
+            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "text"] + list(SEQUENCE_DATASETS))
+        else:
+            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + list(DERIVED_DATASETS))
         data = values.get("data", "mnist")
         if data not in allowed:
-            raise ParamsError(f"{where}.data = {data!r} is not an image dataset; choose one of: {', '.join(allowed)}")
+            raise ParamsError(f"{where}.data = {data!r}: variant {variant!r} trains on {kind}; choose one of: "
+                              f"{', '.join(allowed)}")
         values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
 
     def variant_config(self) -> Any:

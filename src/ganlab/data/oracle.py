@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from ganlab.data.datasets import INFO_FILE
 from ganlab.errors import DataFormatError
 from ganlab.files import atomic_directory, write_json_atomic
+from ganlab.models.sequence import START, LSTMLanguageModel
 from ganlab.params import OracleParams
 
 log = logging.getLogger(__name__)
@@ -38,50 +37,11 @@ log = logging.getLogger(__name__)
 NAME = "oracle"
 WEIGHTS = "oracle.pt"
 TOKENS = "train.npy"
-START = 0  # SeqGAN's start token: the input before the first position (also an ordinary token)
+__all__ = ["START", "OracleLSTM", "build_oracle", "load_oracle", "nll_oracle", "write_oracle"]
 
 
-class OracleLSTM(nn.Module):
-    """An LSTM language model over fixed-length sequences: embedding -> LSTM -> logits."""
-
-    def __init__(self, vocab: int, embed: int, hidden: int, length: int) -> None:
-        super().__init__()
-        self.vocab, self.length = vocab, length
-        self.embed = nn.Embedding(vocab, embed)
-        self.lstm = nn.LSTM(embed, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, vocab)
-
-    def logits(self, seqs: torch.Tensor) -> torch.Tensor:
-        """(B, L) tokens -> (B, L, vocab): position t's distribution given the start token and seqs[:, :t]."""
-        start = torch.full((len(seqs), 1), START, dtype=seqs.dtype, device=seqs.device)
-        h, _ = self.lstm(self.embed(torch.cat([start, seqs[:, :-1]], 1)))
-        return self.out(h)
-
-    def nll(self, seqs: torch.Tensor) -> torch.Tensor:
-        """Negative log-likelihood per token of each sequence, (B,), in nats."""
-        logits = self.logits(seqs)
-        return F.cross_entropy(logits.transpose(1, 2), seqs, reduction="none").mean(1)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n sequences, (n, length) int64, drawn token by token."""
-        device = self.out.weight.device
-        token = torch.full((n, 1), START, dtype=torch.long, device=device)
-        state = None
-        tokens = []
-        for _ in range(self.length):
-            h, state = self.lstm(self.embed(token), state)
-            token = draw(F.softmax(self.out(h[:, -1]), dim=-1), generator)
-            tokens.append(token)
-        return torch.cat(tokens, 1)
-
-
-def draw(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One category per row of ``probs`` (B, K), as (B, 1) int64, by inverse CDF: a uniform number
-    against the cumulative sums (8x faster than torch.multinomial at 1000 x 5000 on CPU)."""
-    cdf = probs.cumsum(-1)
-    u = torch.rand(len(probs), 1, generator=generator).to(probs.device) * cdf[:, -1:]
-    return torch.searchsorted(cdf, u, right=True).clamp_max(probs.shape[-1] - 1)
+#: the oracle is SeqGAN's generator architecture with other parameters
+OracleLSTM = LSTMLanguageModel
 
 
 def build_oracle(params: OracleParams) -> OracleLSTM:
@@ -95,16 +55,22 @@ def build_oracle(params: OracleParams) -> OracleLSTM:
 
 
 @torch.no_grad()
-def nll_oracle(oracle: OracleLSTM, seqs: torch.Tensor, batch_size: int = 1000) -> float:
-    """NLL-oracle: the oracle's mean negative log-likelihood per token of ``seqs``, in nats."""
+def nll_oracle(oracle: OracleLSTM, seqs: torch.Tensor, batch_size: int | None = None) -> float:
+    """NLL-oracle: the oracle's mean negative log-likelihood per token of ``seqs``, in nats.
+
+    In batches of about 512 token positions by default: their logits (vocab floats each) then stay
+    in cache, 2.6x faster than batches of 500 sequences at vocabulary 5,000 on 2 cores."""
+    batch_size = batch_size or max(1, 512 // oracle.length)
     if seqs.dim() != 2 or seqs.shape[1] != oracle.length:
         raise ValueError(f"NLL-oracle needs (n, {oracle.length}) token sequences, got {tuple(seqs.shape)}")
     total = sum(oracle.nll(b.long()).sum().item() for b in seqs.split(batch_size))
     return total / len(seqs)
 
 
+@torch.no_grad()
 def sample_in_chunks(oracle: OracleLSTM, n: int, generator: torch.Generator, chunk: int = 1000) -> torch.Tensor:
-    return torch.cat([oracle.sample(min(chunk, n - i), generator) for i in range(0, n, chunk)])
+    return torch.cat([oracle.sample(torch.rand(min(chunk, n - i), oracle.length, generator=generator))
+                      for i in range(0, n, chunk)])
 
 
 def write_oracle(params: OracleParams, out: str | Path) -> dict[str, Any]:

@@ -28,8 +28,11 @@ def hp(default: Any, help: str, **checks: Any) -> Any:
 class DataSpec:
     """What a variant needs to know about its data."""
 
-    shape: tuple[int, int, int]  # (C, H, W) of one image
+    shape: tuple[int, ...]  # (C, H, W) of one image; (length,) of one token sequence
     n_classes: int  # 0 when unlabelled
+    vocab: int = 0  # token sequences: the number of distinct tokens; 0 for images
+    words: tuple[str, ...] = ()  # token sequences of text: the word of each token id (exported with the generator)
+    end_token: int = -1  # text: the code that ends a sentence and pads it to the length; -1 = none
 
 
 class Variant(abc.ABC):
@@ -37,6 +40,8 @@ class Variant(abc.ABC):
 
     name: ClassVar[str] = ""
     Config: ClassVar[type]  # a frozen dataclass of the variant's hyperparameters
+    #: what it trains on: "images" (N, C, H, W) in [-1, 1], or "sequences" (N, L) of token ids
+    data_kind: ClassVar[str] = "images"
 
     def real_batches_per_step(self, step: int) -> int:
         """Real batches step number ``step`` consumes (WGAN's critic iterations each take a fresh one)."""
@@ -63,8 +68,9 @@ class Variant(abc.ABC):
         """False for data that are not pictures (the 1-D toy): the trainer then draws no grids."""
         return True
 
-    def update(self, role: str, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and step the optimizer of ``role``.
+    def update(self, role: str, loss: torch.Tensor, max_grad_norm: float = 0.0) -> None:
+        """Backpropagate ``loss`` and step the optimizer of ``role`` (its gradients first clipped to a
+        global norm of ``max_grad_norm`` when that is > 0).
 
         Every variant updates through here, which is what makes them data-parallel under
         torchrun: each process holds a shard of the batch, and the gradients of ``role`` are
@@ -86,7 +92,14 @@ class Variant(abc.ABC):
                 for g in grads:
                     g.copy_(flat[offset : offset + g.numel()].view_as(g))
                     offset += g.numel()
+        if max_grad_norm > 0:
+            nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], max_grad_norm)
         optimizer.step()
+
+    def eval_due(self, step: int, every: int) -> bool:
+        """Whether the trainer's monitor scores the generator after step ``step`` (every ``every``
+        steps; 0 = never): a variant whose steps differ in kind (SeqGAN's phases) chooses its own points."""
+        return every > 0 and step % every == 0
 
     def grid_inputs(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The fixed codes (and labels) of the sample grids; conditional variants cycle the classes."""
@@ -125,6 +138,11 @@ class Variant(abc.ABC):
         """How ``evaluate`` measured its scores (split, number of images, importance samples,
         seeds): written beside them in train_summary.json, so no number travels without it."""
         return {}
+
+    def text(self, samples: torch.Tensor) -> list[str] | None:
+        """Samples as lines of text (sequence variants); None for images. The trainer writes them as
+        ``samples/step_N.txt`` where image variants get grids."""
+        return None
 
     def test_figures(self, images: torch.Tensor, labels: torch.Tensor | None) -> dict[str, Any]:
         """Figures drawn once after training from the test split (the AAE's latent scatter):

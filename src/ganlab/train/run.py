@@ -15,14 +15,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.data import oracle as oracle_data
+from ganlab.data import text as text_data
 from ganlab.data import toy
-from ganlab.data.datasets import INFO_FILE, load_images
+from ganlab.data.datasets import INFO_FILE, load_images, load_text, read_info
+from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec, Variant
 from ganlab.params import Params, RunParams, _unknown_key_message
 from ganlab.train import distributed
-from ganlab.train.trainer import Trainer, pick_device, save_figure, to_tensor
+from ganlab.train.trainer import Monitor, Trainer, pick_device, save_figure, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,14 @@ def load_training_data(run: RunParams, data_root: Path, conditional: bool, split
     """(images in [-1, 1] as (N, C, H, W), labels or None, DataSpec, an id of the data's exact files).
     ``conditional``: the variant needs the class labels (DataSpec.n_classes is 0 otherwise)."""
     root = data_root / run.data
-    if run.data == toy.NAME:
+    if run.data == oracle_data.NAME:
+        tokens, _, info = oracle_data.load_oracle(root)
+        images, labels, spec = tokens, None, DataSpec((info["length"],), 0, vocab=info["vocab"])
+    elif read_info(root).get("kind") == "text":
+        tokens, vocab = text_data.encode_corpus(load_text(root, "train"))
+        images, labels = torch.from_numpy(tokens), None
+        spec = DataSpec((tokens.shape[1],), 0, vocab=len(vocab.words), words=vocab.words, end_token=vocab.end)
+    elif run.data == toy.NAME:
         x, _ = toy.load_toy(root)
         images, labels, spec = torch.from_numpy(x).view(-1, 1, 1, 1), None, DataSpec((1, 1, 1), 0)
     else:
@@ -56,6 +66,18 @@ def load_training_data(run: RunParams, data_root: Path, conditional: bool, split
     return images, labels, spec, data_id
 
 
+def data_monitor(run: RunParams, data_root: Path, spec: DataSpec) -> Monitor | None:
+    """The score a sequence run is followed by while it trains: NLL-oracle on the oracle, BLEU and
+    Self-BLEU against the test sentences on text; None for images."""
+    root = data_root / run.data
+    if run.data == oracle_data.NAME:
+        _, oracle, info = oracle_data.load_oracle(root)
+        return NllOracle(oracle, info, seed=run.train.seed)
+    if spec.words:
+        return TextQuality(load_text(root, "test"), seed=run.train.seed)
+    return None
+
+
 def train_run(params: Params, name: str, data_root: str | Path = "data", out: str | Path | None = None,
               resume: bool = True, progress: bool = True) -> dict[str, Any]:
     run = find_run(params, name)
@@ -69,13 +91,14 @@ def train_run(params: Params, name: str, data_root: str | Path = "data", out: st
         if cls.evaluate is not Variant.evaluate or cls.test_figures is not Variant.test_figures:  # it reads the test split
             test_x, test_y, _, _ = load_training_data(run, Path(data_root), needs_labels, "test")
             test = (test_x, test_y)
-        log.info("%s: %s on %s, %d training images of shape %s, on %s", name, run.variant, run.data, len(images),
+        log.info("%s: %s on %s, %d training examples of shape %s, on %s", name, run.variant, run.data, len(images),
                  spec.shape, device)
         torch.manual_seed(run.train.seed)  # the initial weights
         variant = cls(run.variant_config(), spec, device)
-        trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id, test=test)
+        trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id, test=test,
+                          monitor=data_monitor(run, Path(data_root), spec))
         summary = trainer.fit(resume=resume, progress=progress)
-        if trainer.writer and not variant.makes_images and summary["finished"]:
+        if trainer.writer and run.data == toy.NAME and summary["finished"]:
             plot_toy(variant, images, out / "samples" / "histogram.png")
         return summary
     finally:

@@ -36,7 +36,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -58,6 +58,17 @@ GENERATOR = "generator.pt"
 
 class TrainingDiverged(GanlabError):
     """A loss became NaN or infinite."""
+
+
+class Monitor(Protocol):
+    """A score of the generator on the run's data, taken while it trains: at step 0, every
+    ``eval_every`` steps and at the end (NLL-oracle for the sequence oracle, BLEU for text)."""
+
+    def __call__(self, variant: Variant) -> dict[str, float]:
+        """The scores, from samples of ``variant`` (called in eval mode, without gradients)."""
+
+    def protocol(self) -> dict[str, Any]:
+        """How they are measured (sample counts, seeds, references), written beside them."""
 
 
 #: the trainer's settings are params.yaml's ``models.<run>.train`` section, one dataclass for both
@@ -111,9 +122,9 @@ def code_fingerprint(cls: type) -> str:
 class Trainer:
     def __init__(self, variant: Variant, images: torch.Tensor, labels: torch.Tensor | None,
                  config: TrainConfig, out: str | Path, data_id: str = "",
-                 test: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> None:
+                 test: tuple[torch.Tensor, torch.Tensor | None] | None = None, monitor: Monitor | None = None) -> None:
         self.variant, self.config, self.out = variant, config, Path(out)
-        self.images, self.labels, self.test = images, labels, test
+        self.images, self.labels, self.test, self.monitor = images, labels, test, monitor
         self.step = 0
         self.rank, self.world = distributed.rank(), distributed.world_size()
         if config.batch_size % self.world:
@@ -121,6 +132,7 @@ class Trainer:
         self._stop_signal: int | None = None
         self._order: tuple[int, torch.Tensor] = (-1, torch.empty(0))
         self.test_results: dict[str, float] = {}
+        self.evals: list[dict[str, float]] = []  # the monitor's scores: {"step": s, name: value}
         self.test_protocol: dict[str, Any] = {}
         self.amp = autocast_dtype(config.amp, variant.device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -233,7 +245,7 @@ class Trainer:
         state = {
             "variant": v.name,
             "config": dataclasses.asdict(v.config),
-            "data": {"shape": list(v.data.shape), "n_classes": v.data.n_classes},
+            "data": dataclasses.asdict(v.data),
             "step": self.step,
             "channels_last": self.memory_format == torch.channels_last,  # so samples reproduce bit for bit
             "roles": {role: v.nets[role].state_dict() for role in v.generator_roles},
@@ -262,6 +274,7 @@ class Trainer:
         seconds_before = float(earlier.get("seconds", 0.0)) if history else 0.0
         if history:  # a run resumed at its end still reports its last losses
             last = {k: v for k, v in history[-1].items() if k not in ("step", "images_per_s")}
+        self.evals = [r for r in earlier.get("evals", []) if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
         start, start_step = time.perf_counter(), self.step
         live = None
         if c.dvclive and self.writer:
@@ -270,6 +283,8 @@ class Trainer:
             live = Live(dir=str(self.out / "dvclive"), resume=resumed, report=None, save_dvc_exp=False,
                         dvcyaml=False)
         try:
+            if self.monitor is not None and not self.evals:  # the untrained generator's score
+                self.run_monitor(live)
             bar = tqdm(total=c.steps, initial=self.step, desc=self.variant.name, unit="step",
                        disable=not progress or not self.writer)
             while self.step < c.steps:
@@ -304,12 +319,16 @@ class Trainer:
                     bar.set_postfix({name: f"{v:.3f}" for name, v in losses.items()})
                 if self.step % c.sample_every == 0 or self.step == c.steps:
                     self.save_grids()
+                if self.monitor is not None and self.variant.eval_due(self.step, c.eval_every):
+                    self.run_monitor(live)
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps or stop:
                     self.save_checkpoint()
                 if stop:
                     log.warning("%s: stop signal at step %d; checkpoint written, stopping", self.variant.name, self.step)
                     break
             bar.close()
+            if self.step >= c.steps and self.monitor is not None:
+                self.run_monitor(live)
             if self.step >= c.steps and self.test is not None and self.writer:
                 if start_step >= c.steps and "test" in earlier:  # resumed at its end: the same weights, scored before
                     self.test_results, self.test_protocol = earlier["test"], earlier.get("test_protocol", {})
@@ -330,11 +349,38 @@ class Trainer:
         if self.test_results:
             summary["test"] = self.test_results
             summary["test_protocol"] = self.test_protocol
+        if self.evals:
+            summary["eval"] = {k: v for k, v in self.evals[-1].items() if k != "step"}
+            summary["eval_step"] = self.evals[-1]["step"]
+            summary["eval_protocol"] = self.monitor.protocol() if self.monitor is not None else \
+                earlier.get("eval_protocol", {})
         if self.writer:
             if finished:
                 self.export_generator()
-            write_json_atomic(self.out / "train_summary.json", {**summary, "history": history})
+            write_json_atomic(self.out / "train_summary.json", {**summary, "history": history, "evals": self.evals})
         return summary
+
+    @torch.no_grad()
+    def run_monitor(self, live: Any) -> dict[str, float]:
+        """The monitor's scores at the current step: kept in ``self.evals`` and logged as ``eval/<name>``."""
+        if not self.writer:
+            return {}
+        if self.evals and self.evals[-1]["step"] == self.step:  # scored already (a run resumed at its end)
+            return self.evals[-1]
+        self.variant.nets.eval()
+        try:
+            with self.autocast():
+                values = {k: float(v) for k, v in self.monitor(self.variant).items()}
+        finally:
+            self.variant.nets.train()
+        self.evals.append({"step": self.step, **values})
+        if live is not None:
+            live.step = self.step
+            for name, v in values.items():
+                live.log_metric(f"eval/{name}", v)
+            live.next_step()
+        log.info("%s: step %d: %s", self.variant.name, self.step, ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
+        return values
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -371,8 +417,10 @@ class Trainer:
     def save_grids(self) -> list[Path]:
         """The fixed-noise sample grid (samples/step_N.png) and the variant's own figures
         (samples/<name>_step_N.png), written by rank 0."""
-        if not self.writer or not self.variant.makes_images:
+        if not self.writer:
             return []
+        if not self.variant.makes_images:
+            return self.save_text()
         self.variant.nets.eval()
         try:
             with self.autocast():
@@ -391,6 +439,22 @@ class Trainer:
                 fh.write(buf.getvalue())
             paths.append(path)
         return paths
+
+
+    @torch.no_grad()
+    def save_text(self) -> list[Path]:
+        """The fixed-noise samples as text (samples/step_N.txt), for variants whose samples are sentences."""
+        self.variant.nets.eval()
+        try:
+            lines = self.variant.text(self.variant.sample(self.fixed_noise, self.fixed_labels).cpu())
+        finally:
+            self.variant.nets.train()
+        if lines is None:
+            return []
+        path = self.out / "samples" / f"step_{self.step:07d}.txt"
+        with atomic_write(path) as fh:
+            fh.write("".join(line + "\n" for line in lines).encode())
+        return [path]
 
 
 def save_figure(fig: Any, path: Path) -> Path:
@@ -416,7 +480,9 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Vari
     except Exception as exc:  # noqa: BLE001
         raise GanlabError(f"{path}: not a readable generator file ({exc})") from None
     cls = registry.get(state["variant"])
-    data = DataSpec(tuple(state["data"]["shape"]), int(state["data"]["n_classes"]))
+    spec = state["data"]
+    data = DataSpec(tuple(spec["shape"]), int(spec["n_classes"]), int(spec.get("vocab", 0)),
+                    tuple(spec.get("words", ())), int(spec.get("end_token", -1)))
     variant = cls(cls.Config(**state["config"]), data, torch.device(device))
     if state.get("channels_last"):
         variant.nets.to(memory_format=torch.channels_last)

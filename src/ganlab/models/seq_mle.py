@@ -1,0 +1,50 @@
+"""MLE: an LSTM language model trained by teacher forcing, the baseline of every sequence GAN.
+
+The generator of SeqGAN (Yu et al., AAAI 2017) trained on maximum likelihood alone: each position
+predicts the next token from the true prefix, and the loss is the mean negative log-likelihood per
+token. It is also SeqGAN's and MaliGAN's pre-training, so the comparison the paper makes, "did the
+adversarial phase help?", is this run against theirs at the same number of MLE steps and beyond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ganlab.models.base import DataSpec, hp
+from ganlab.models.registry import register
+from ganlab.models.sequence import LSTMLanguageModel, SequenceVariant, check_sequence_data, init_seqgan_generator
+
+
+@dataclass(frozen=True)
+class SeqMleConfig:
+    embed: int = hp(32, "token embedding size (SeqGAN's synthetic experiment: 32)", min=1, max=4096)
+    hidden: int = hp(32, "LSTM hidden size (SeqGAN: 32)", min=1, max=4096)
+    lr: float = hp(0.01, "Adam step (the SeqGAN authors' code: 0.01)", min=1e-8, max=1.0)
+    clip: float = hp(5.0, "global gradient-norm clip (the SeqGAN authors' code: 5)", min=0.0, max=1e6)
+
+
+def build_generator(config: SeqMleConfig, data: DataSpec) -> LSTMLanguageModel:
+    generator = LSTMLanguageModel(data.vocab, config.embed, config.hidden, data.shape[0])
+    init_seqgan_generator(generator)
+    return generator
+
+
+@register("seq_mle")
+class SeqMle(SequenceVariant):
+    """Teacher-forced maximum-likelihood LSTM, the sequence-GAN baseline (Yu et al. 2017)."""
+
+    Config = SeqMleConfig
+
+    def build(self) -> dict[str, torch.nn.Module]:
+        check_sequence_data(self.name, self.data)
+        return {"generator": build_generator(self.config, self.data)}
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": torch.optim.Adam(self.nets["generator"].parameters(), lr=self.config.lr)}
+
+    def step(self, x: torch.Tensor, y: torch.Tensor | None, step: int) -> dict[str, float]:
+        loss = self.mle_loss(x)
+        self.update("generator", loss, self.config.clip)
+        return {"nll": loss.item()}
