@@ -1,0 +1,197 @@
+"""The sequence-GAN report: NLL-oracle beside SeqGAN's Table 1, BLEU and Self-BLEU on COCO captions
+beside Texygen's, the curves over training, and sample sentences (stage sequences -> reports/sequences).
+
+Every run under ``models:`` whose variant trains on sequences is read from its train_summary.json;
+the table says how much each one actually trained (MLE epochs, discriminator steps, adversarial
+iterations), because a published number comes from a far longer schedule than the CPU profile's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from ganlab.data import oracle as oracle_data
+from ganlab.data.datasets import load_text, read_info
+from ganlab.data.text import tokenize
+from ganlab.errors import GanlabError
+from ganlab.eval.bleu import bleu, self_bleu
+from ganlab.eval.sequences import ORDERS
+from ganlab.files import atomic_write, write_json_atomic, write_text_atomic
+from ganlab.models import registry
+from ganlab.params import Params, RunParams
+
+log = logging.getLogger(__name__)
+
+#: Yu et al. 2017, Table 1: NLL-oracle on their oracle (vocabulary 5,000, length 20); the authors' scripts
+#: kept the best value seen while training
+PUBLISHED_NLL_ORACLE = (("Random", 10.310), ("MLE", 9.038), ("Scheduled sampling", 8.985), ("PG-BLEU", 8.946),
+                        ("SeqGAN", 8.736))
+#: Texygen (Zhu et al. 2018), docs/evaluation.md, COCO captions with the test file as reference: BLEU-2..5, Self-BLEU-2..5
+PUBLISHED_COCO = {
+    "MLE": ((0.731, 0.497, 0.305, 0.189), (0.916, 0.769, 0.583, 0.408)),
+    "SeqGAN": ((0.745, 0.498, 0.294, 0.180), (0.950, 0.840, 0.670, 0.489)),
+    "MaliGAN": ((0.673, 0.432, 0.257, 0.159), (0.918, 0.781, 0.606, 0.437)),
+}
+
+
+def sequence_runs(params: Params) -> dict[str, RunParams]:
+    return {name: run for name, run in params.models.items() if registry.get(run.variant).data_kind == "sequences"}
+
+
+def read_summary(data_root: Path, name: str) -> dict[str, Any]:
+    path = data_root / "models" / name / "train_summary.json"
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GanlabError(f"{path}: missing; run `dvc repro train@{name}` first") from None
+    except json.JSONDecodeError as exc:
+        raise GanlabError(f"{path}: not valid JSON ({exc})") from None
+    if not summary.get("finished") or not summary.get("evals"):
+        raise GanlabError(f"{path}: run {name!r} has not finished (step {summary.get('step')}); run `dvc repro "
+                          f"train@{name}`")
+    return summary
+
+
+def schedule(run: RunParams, n_train: int) -> dict[str, Any]:
+    """How much the run trained: MLE steps and epochs, discriminator pre-training, adversarial iterations."""
+    c, steps, batch = run.model, run.train.steps, run.train.batch_size
+    mle = min(steps, getattr(c, "pretrain_steps", steps))
+    d_pre = min(steps - mle, getattr(c, "d_pretrain_steps", 0))
+    adversarial = steps - mle - d_pre
+    return {"mle_steps": mle, "mle_epochs": round(mle * batch / n_train, 1), "d_pretrain_steps": d_pre,
+            "adversarial_iterations": adversarial,
+            "g_updates": adversarial * getattr(c, "g_steps", 0),
+            "d_minibatches": d_pre + adversarial * getattr(c, "d_steps", 0) if hasattr(c, "d_steps") else 0,
+            "rollouts": getattr(c, "rollouts", None) if run.variant == "seqgan" else None}
+
+
+def eval_at(evals: list[dict[str, Any]], step: int, key: str) -> float | None:
+    """The score of the last evaluation at or before ``step``."""
+    before = [e for e in evals if e["step"] <= step and key in e]
+    return before[-1][key] if before else None
+
+
+def last_samples(data_root: Path, name: str, n: int) -> list[str]:
+    files = sorted((data_root / "models" / name / "samples").glob("step_*.txt"))
+    return files[-1].read_text().splitlines()[:n] if files else []
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def oracle_section(runs: dict[str, RunParams], data_root: Path, results: dict[str, Any]) -> tuple[list[str], Any]:
+    info = read_info(data_root / oracle_data.NAME)
+    lines = ["## The synthetic oracle (SeqGAN's benchmark)", "",
+             f"NLL-oracle: the oracle LSTM's mean negative log-likelihood per token (nats) of 10,000 sequences "
+             f"each model samples; lower is better. Our oracle is drawn from `oracle.seed` = {info['seed']} "
+             f"(vocabulary {info['vocab']}, length {info['length']}); its own samples score "
+             f"**{info['oracle_nll_of_its_own_samples']:.3f}**, the floor. The paper's oracle is another random "
+             "LSTM, so compare the gaps (untrained → MLE → adversarial), not the absolute values.", "",
+             "| run | variant | MLE epochs | D pre-training steps | adversarial iterations (G updates / D minibatches) "
+             "| untrained | after MLE | final | best | train s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    curves = {}
+    for name, run in runs.items():
+        s = read_summary(data_root, name)
+        plan = schedule(run, info["n_train"])
+        evals = s["evals"]
+        mle_end = eval_at(evals, plan["mle_steps"], "nll_oracle")
+        final = s["eval"]["nll_oracle"]
+        best = min(e["nll_oracle"] for e in evals)
+        adv = (f"{plan['adversarial_iterations']} ({plan['g_updates']} / {plan['d_minibatches']})"
+               if plan["adversarial_iterations"] else "–")
+        lines.append(f"| {name} | {run.variant} | {plan['mle_epochs']} | {plan['d_pretrain_steps'] or '–'} | {adv} | "
+                     f"{_fmt(evals[0]['nll_oracle'])} | {_fmt(mle_end)} | **{final:.3f}** | {best:.3f} | "
+                     f"{s['seconds']:.0f} |")
+        results[name] = {"nll_oracle": final, "nll_oracle_best": best, "nll_oracle_after_mle": mle_end,
+                         "nll_oracle_untrained": evals[0]["nll_oracle"], **plan, "seconds": s["seconds"]}
+        curves[name] = ([e["step"] for e in evals], [e["nll_oracle"] for e in evals], plan["mle_steps"], run.variant)
+    lines += ["", "Published (Yu et al. 2017, Table 1; their oracle, 120+ MLE epochs, up to 800 adversarial "
+              "iterations, the best value seen while training):", "",
+              "| model | NLL-oracle |", "|---|---|"]
+    lines += [f"| {model} | {value:.3f} |" for model, value in PUBLISHED_NLL_ORACLE]
+    lines += ["", "![NLL-oracle over training](nll_oracle.png)", ""]
+    for name in runs:
+        lines += [f"Samples of {name} (token ids):", "", "```", *last_samples(data_root, name, 3), "```", ""]
+    return lines, (curves, info["oracle_nll_of_its_own_samples"])
+
+
+def text_section(data: str, runs: dict[str, RunParams], data_root: Path, results: dict[str, Any]) -> list[str]:
+    train = [t for t in map(tokenize, load_text(data_root / data, "train")) if t]
+    test = [t for t in map(tokenize, load_text(data_root / data, "test")) if t]
+    real_bleu, real_self = bleu(train, test, ORDERS), self_bleu(train, ORDERS)
+    head = " | ".join(f"BLEU-{n}" for n in ORDERS) + " | " + " | ".join(f"Self-BLEU-{n}" for n in ORDERS)
+    lines = [f"## Real text: {data}", "",
+             f"Mean sentence BLEU-n of 10,000 generated sentences against all {len(test):,} test sentences "
+             "(quality), and of each against the other generated ones (Self-BLEU, lower = more diverse); NLTK's "
+             "smoothing method 1, as Texygen. The first row scores the training sentences themselves: what a model "
+             "that reproduced the data would get.", "",
+             f"| run | variant | MLE epochs | adversarial iterations | {head} | words/sentence |",
+             "|---|---|---|---|" + "---|" * (2 * len(ORDERS) + 1)]
+    lines.append("| *training sentences* | – | – | – | " + " | ".join(f"{real_bleu[n]:.3f}" for n in ORDERS) + " | "
+                 + " | ".join(f"{real_self[n]:.3f}" for n in ORDERS)
+                 + f" | {sum(map(len, train)) / len(train):.1f} |")
+    results[f"{data}/training-sentences"] = {**{f"bleu{n}": v for n, v in real_bleu.items()},
+                                             **{f"self_bleu{n}": v for n, v in real_self.items()}}
+    for name, run in runs.items():
+        s = read_summary(data_root, name)
+        plan = schedule(run, len(train))
+        e = s["eval"]
+        lines.append(f"| {name} | {run.variant} | {plan['mle_epochs']} | {plan['adversarial_iterations'] or '–'} | "
+                     + " | ".join(f"{e[f'bleu{n}']:.3f}" for n in ORDERS) + " | "
+                     + " | ".join(f"{e[f'self_bleu{n}']:.3f}" for n in ORDERS) + f" | {e['mean_words']:.1f} |")
+        results[name] = {**e, **plan, "seconds": s["seconds"]}
+    lines += ["", "Published (Texygen, test file as reference; 80 MLE epochs, then 100 adversarial epochs):", "",
+              f"| model | {head} |", "|---|" + "---|" * (2 * len(ORDERS))]
+    lines += [f"| {model} | " + " | ".join(f"{v:.3f}" for v in (*b, *sb)) + " |" for model, (b, sb) in PUBLISHED_COCO.items()]
+    lines.append("")
+    for name in runs:
+        lines += [f"Samples of {name}:", "", *[f"- {line}" for line in last_samples(data_root, name, 8)], ""]
+    return lines
+
+
+def plot_curves(curves: dict[str, Any], floor: float, path: Path) -> None:
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for name, (steps, values, mle_steps, variant) in curves.items():
+        line, = ax.plot(steps, values, marker=".", label=name)
+        if variant != "seq_mle" and mle_steps < steps[-1]:
+            ax.axvline(mle_steps, color=line.get_color(), ls=":", lw=1)
+    ax.axhline(floor, color="k", ls="--", lw=1, label="oracle's own samples")
+    ax.set_xlabel("trainer step (dotted: end of MLE pre-training)")
+    ax.set_ylabel("NLL-oracle (nats/token)")
+    ax.legend(fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    with atomic_write(path) as fh:
+        fh.write(buf.getvalue())
+
+
+def build(params: Params, data_root: str | Path = "data", out: str | Path = "reports/sequences") -> dict[str, Any]:
+    data_root, out = Path(data_root), Path(out)
+    runs = sequence_runs(params)
+    for name in runs:  # every run has finished, before anything is written
+        read_summary(data_root, name)
+    by_data: dict[str, dict[str, RunParams]] = {}
+    for name, run in runs.items():
+        by_data.setdefault(run.data, {})[name] = run
+    lines = ["# Sequence GANs", "", "Written by `dvc repro` (stage `sequences`) from the runs' train_summary.json.", ""]
+    results: dict[str, Any] = {}
+    if oracle_data.NAME in by_data:
+        section, (curves, floor) = oracle_section(by_data.pop(oracle_data.NAME), data_root, results)
+        lines += section
+        plot_curves(curves, floor, out / "nll_oracle.png")
+    for data, group in sorted(by_data.items()):
+        lines += text_section(data, group, data_root, results)
+    write_text_atomic(out / "README.md", "\n".join(lines))
+    write_json_atomic(out / "metrics.json", results)
+    log.info("sequences: %d runs reported in %s", len(runs), out)
+    return results
