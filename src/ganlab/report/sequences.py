@@ -74,6 +74,12 @@ def eval_at(evals: list[dict[str, Any]], step: int, key: str) -> float | None:
     return before[-1][key] if before else None
 
 
+def eval_at_x(curve: tuple, x: int, column: int) -> float | None:
+    """A curve's value at the last point at or before x (column 1: NLL-oracle, 2: NLL-gen)."""
+    points = [v for px, v in zip(curve[0], curve[column]) if px <= x]
+    return points[-1] if points else None
+
+
 def last_samples(data_root: Path, name: str, n: int) -> list[str]:
     files = sorted((data_root / "models" / name / "samples").glob("step_*.txt"))
     return files[-1].read_text().splitlines()[:n] if files else []
@@ -109,12 +115,21 @@ def oracle_section(runs: dict[str, RunParams], data_root: Path, results: dict[st
                      f"{s['seconds']:.0f} |")
         results[name] = {"nll_oracle": final, "nll_oracle_best": best, "nll_oracle_after_mle": mle_end,
                          "nll_oracle_untrained": evals[0]["nll_oracle"], **plan, "seconds": s["seconds"]}
-        curves[name] = ([e["step"] for e in evals], [e["nll_oracle"] for e in evals], plan["mle_steps"], run.variant)
+        # x = generator updates: MLE steps, then one per adversarial G update (the discriminator's steps are left out)
+        start = plan["mle_steps"] + plan["d_pretrain_steps"]
+        g_steps = getattr(run.model, "g_steps", 1)
+        x = [e["step"] if e["step"] <= plan["mle_steps"] else plan["mle_steps"] + (e["step"] - start) * g_steps
+             for e in evals]
+        curves[name] = (x, [e["nll_oracle"] for e in evals], [e["nll_gen"] for e in evals], plan["mle_steps"],
+                        run.variant)
     lines += ["", "Published (Yu et al. 2017, Table 1; their oracle, 120+ MLE epochs, up to 800 adversarial "
               "iterations, the best value seen while training):", "",
               "| model | NLL-oracle |", "|---|---|"]
     lines += [f"| {model} | {value:.3f} |" for model, value in PUBLISHED_NLL_ORACLE]
-    lines += ["", "![NLL-oracle over training](nll_oracle.png)", ""]
+    lines += ["", "NLL-gen, the generator's NLL of 10,000 fresh oracle samples (coverage; the oracle's own rate is the floor):",
+              "", "| run | untrained | after MLE | final |", "|---|---|---|---|"]
+    lines += [f"| {name} | {_fmt(c[2][0])} | {_fmt(eval_at_x(c, c[3], 2))} | {_fmt(c[2][-1])} |" for name, c in curves.items()]
+    lines += ["", "![NLL-oracle and NLL-gen over training](nll_oracle.png)", ""]
     for name in runs:
         lines += [f"Samples of {name} (token ids):", "", "```", *last_samples(data_root, name, 3), "```", ""]
     return lines, (curves, info["oracle_nll_of_its_own_samples"])
@@ -155,20 +170,28 @@ def text_section(data: str, runs: dict[str, RunParams], data_root: Path, results
 
 
 def plot_curves(curves: dict[str, Any], floor: float, path: Path) -> None:
+    """NLL-oracle (quality) and NLL-gen (coverage) against generator updates, the end of MLE dotted."""
     import io
 
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
-    for name, (steps, values, mle_steps, variant) in curves.items():
-        line, = ax.plot(steps, values, marker=".", label=name)
-        if variant != "seq_mle" and mle_steps < steps[-1]:
-            ax.axvline(mle_steps, color=line.get_color(), ls=":", lw=1)
-    ax.axhline(floor, color="k", ls="--", lw=1, label="oracle's own samples")
-    ax.set_xlabel("trainer step (dotted: end of MLE pre-training)")
-    ax.set_ylabel("NLL-oracle (nats/token)")
-    ax.legend(fontsize=8)
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
+    for name, (x, oracle_nll, gen_nll, mle_steps, variant) in curves.items():
+        end = min(c[3] for c in curves.values() if c[4] != "seq_mle") if len(curves) > 1 else mle_steps
+        since = [v - end for v in x]  # generator updates after the others' pre-training (negative: during it)
+        for ax, values in zip(axes, (oracle_nll, gen_nll)):
+            ax.plot(since[1:], values[1:], marker=".", ms=4, label=name)  # the untrained point would squash the rest
+    for ax, what in zip(axes, ("NLL-oracle: the oracle's NLL of generated sequences (quality)",
+                               "NLL-gen: the generator's NLL of fresh oracle sequences (coverage)")):
+        ax.axvline(0, color="grey", ls=":", lw=1)
+        ax.set_xscale("symlog", linthresh=50)  # 40 policy-gradient updates beside 1,500 MLE steps
+        ax.set_xticks([-1000, -100, 0, 20, 40, 100, 1000], ["-1000", "-100", "0", "20", "40", "100", "1000"])
+        ax.set_xlabel("generator updates after MLE pre-training (MLE steps, or policy-gradient steps)", fontsize=8)
+        ax.set_ylabel("nats per token")
+        ax.set_title(what, fontsize=9)
+    axes[0].text(0.02, 0.02, f"the oracle's entropy rate: {floor:.2f}", transform=axes[0].transAxes, fontsize=8)
+    axes[0].legend(fontsize=8)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     with atomic_write(path) as fh:
