@@ -37,7 +37,10 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, faces, models, oracle, seed, toy"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, evaluators, faces, models, oracle, seed, toy"),
+        ("evaluators:\n  lfw: {epochs: 1}\n", r"evaluators\.lfw: an evaluator is trained on a labelled image dataset; choose one of: cifar10, fashion-mnist, mnist"),
+        ("evaluators:\n  mnist: {epoch: 1}\n", r"unknown key 'evaluators\.mnist\.epoch' \(did you mean 'epochs'\?\)"),
+        ("evaluators:\n  mnist: {augment: rotate}\n", r"evaluators\.mnist\.augment = 'rotate' is not allowed"),
         ("data:\n  mnist:\n    varient: auto\n", r"unknown key 'data\.mnist\.varient' \(did you mean 'variant'\?\)"),
         ("data:\n  mnsit: {variant: auto}\n", r"unknown key 'data\.mnsit' \(did you mean 'mnist'\?\).*coco-captions"),
         ("seed: abc\n", r"seed = 'abc' \(str\) must be a whole number"),
@@ -116,7 +119,7 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
     params = load_params(ROOT / "params.yaml")
     paper = load_params(ROOT / "profiles" / "paper.yaml")
     assert set(paper.models) == set(params.models)
-    for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "domains"):
+    for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains"):
         assert getattr(paper, field) == getattr(params, field), field
 
 

@@ -222,7 +222,26 @@ class Params:
     toy: ToyParams = _opt(ToyParams(), "the 1-D toy dataset")
     domains: DomainsParams = _opt(DomainsParams(), "the unpaired two-domain dataset of the translation models")
     oracle: OracleParams = _opt(OracleParams(), "SeqGAN's synthetic oracle and its training sequences")
+    evaluators: dict[str, Any] = _opt({}, "the evaluator network of each labelled image dataset, by dataset name "
+                                      "(ganlab.eval.evaluator.EvaluatorConfig): each is an evaluator@<name> stage")
     models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
+
+    @staticmethod
+    def __check__(values: dict[str, Any], where: str) -> None:
+        """Each evaluators.<dataset> names a labelled image dataset and holds an EvaluatorConfig."""
+        if not values.get("evaluators"):
+            return
+        from ganlab.data.sources import DATASETS
+        from ganlab.eval.evaluator import EvaluatorConfig
+
+        allowed = sorted(n for n, d in DATASETS.items() if d.kind == "images")
+        checked = {}
+        for name, raw in values["evaluators"].items():
+            if name not in allowed:
+                raise ParamsError(f"{_join(where, 'evaluators')}.{name}: an evaluator is trained on a labelled "
+                                  f"image dataset; choose one of: {', '.join(allowed)}")
+            checked[name] = from_dict(EvaluatorConfig, raw if raw is not None else {}, _join(where, f"evaluators.{name}"))
+        values["evaluators"] = checked
 
     def __post_init__(self) -> None:
         # Imported here: the source registry imports nothing from params, but keeping the

@@ -357,3 +357,28 @@ def load_evaluator(path: str | Path, device: str = "cpu") -> Evaluator:
     info["weights_sha256"] = sha
     info["architecture"] = dict(state["arch"])
     return Evaluator(net, info)
+
+
+# --------------------------------------------------------------------------- the pipeline stage
+
+WEIGHTS_FILE = "evaluator.pt"
+
+
+def write_evaluator_stage(params: Any, dataset: str, data_root: str | Path, out: str | Path,
+                          report: str | Path) -> dict[str, Any]:
+    """Stage evaluator@<dataset>: train ``params.evaluators[dataset]`` on DATA_ROOT/<dataset>, write
+    OUT/evaluator.pt with its provenance (OUT/evaluator.json) and REPORT (test accuracy, seconds,
+    weights sha256: the DVC metrics). Everything is written to a temporary folder first."""
+    from ganlab.files import atomic_directory
+    from ganlab.params import _unknown_key_message
+
+    if dataset not in params.evaluators:
+        raise GanlabError(_unknown_key_message(f"evaluators.{dataset}", dataset, sorted(params.evaluators)))
+    evaluator = train_evaluator_on(Path(data_root) / dataset, params.evaluators[dataset], progress=False)
+    with atomic_directory(Path(out)) as tmp:
+        save_evaluator(evaluator, tmp / WEIGHTS_FILE)
+    info = evaluator.info
+    metrics = {k: info[k] for k in ("dataset", "test_accuracy", "n_train", "n_test", "epochs", "train_seconds",
+                                    "threads", "weights_sha256") if k in info}
+    write_json_atomic(report, metrics)
+    return metrics
