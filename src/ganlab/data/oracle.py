@@ -29,7 +29,7 @@ import torch
 from ganlab.data.datasets import INFO_FILE
 from ganlab.errors import DataFormatError
 from ganlab.files import atomic_directory, write_json_atomic
-from ganlab.models.sequence import START, LSTMLanguageModel
+from ganlab.models.sequence import START, LSTMLanguageModel, mean_token_nll
 from ganlab.params import OracleParams
 
 log = logging.getLogger(__name__)
@@ -55,16 +55,11 @@ def build_oracle(params: OracleParams) -> OracleLSTM:
 
 
 @torch.no_grad()
-def nll_oracle(oracle: OracleLSTM, seqs: torch.Tensor, batch_size: int | None = None) -> float:
-    """NLL-oracle: the oracle's mean negative log-likelihood per token of ``seqs``, in nats.
-
-    In batches of about 512 token positions by default: their logits (vocab floats each) then stay
-    in cache, 2.6x faster than batches of 500 sequences at vocabulary 5,000 on 2 cores."""
-    batch_size = batch_size or max(1, 512 // oracle.length)
+def nll_oracle(oracle: OracleLSTM, seqs: torch.Tensor) -> float:
+    """NLL-oracle: the oracle's mean negative log-likelihood per token of ``seqs``, in nats."""
     if seqs.dim() != 2 or seqs.shape[1] != oracle.length:
         raise ValueError(f"NLL-oracle needs (n, {oracle.length}) token sequences, got {tuple(seqs.shape)}")
-    total = sum(oracle.nll(b.long()).sum().item() for b in seqs.split(batch_size))
-    return total / len(seqs)
+    return mean_token_nll(oracle.nll, seqs, oracle.out.weight.device)
 
 
 @torch.no_grad()

@@ -22,6 +22,7 @@ import torch
 from ganlab.data.oracle import OracleLSTM, nll_oracle, sample_in_chunks
 from ganlab.data.text import tokenize
 from ganlab.eval.bleu import bleu, self_bleu
+from ganlab.models.sequence import mean_token_nll
 
 ORDERS = (2, 3, 4, 5)
 
@@ -46,8 +47,7 @@ class NllOracle:
         self.held_out = sample_in_chunks(oracle, n, torch.Generator().manual_seed(HELD_OUT_SEED))
 
     def __call__(self, variant: Any) -> dict[str, float]:
-        chunk = max(1, 512 // self.held_out.shape[1])  # cache-sized batches, as nll_oracle
-        nll_gen = sum(variant.nll(b.to(variant.device)).sum().item() for b in self.held_out.split(chunk)) / self.n
+        nll_gen = mean_token_nll(variant.nll, self.held_out, variant.device)
         return {"nll_oracle": nll_oracle(self.oracle, generate(variant, self.n, self.seed)), "nll_gen": nll_gen}
 
     def protocol(self) -> dict[str, Any]:

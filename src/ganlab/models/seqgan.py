@@ -32,8 +32,6 @@ gain over MLE that the control also shows is not the discriminator's doing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-
 import torch
 
 from ganlab.errors import ParamsError
@@ -89,8 +87,6 @@ class Seqgan(SequenceVariant):
     """SeqGAN: policy-gradient LSTM generator, CNN discriminator, Monte-Carlo rollout rewards (Yu et al. 2017)."""
 
     Config = SeqganConfig
-    #: roles the first step leaves alone (MLE pre-training trains only the generator)
-    pretraining_roles: ClassVar[tuple[str, ...]] = ("generator",)
 
     def build(self) -> dict[str, torch.nn.Module]:
         c = self.config

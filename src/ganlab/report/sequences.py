@@ -89,7 +89,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def oracle_section(runs: dict[str, RunParams], data_root: Path, results: dict[str, Any]) -> tuple[list[str], Any]:
+def oracle_section(runs: dict[str, RunParams], summaries: dict[str, Any], data_root: Path, results: dict[str, Any]
+                   ) -> tuple[list[str], Any]:
     info = read_info(data_root / oracle_data.NAME)
     lines = ["## The synthetic oracle (SeqGAN's benchmark)", "",
              f"NLL-oracle: the oracle LSTM's mean negative log-likelihood per token (nats) of 10,000 sequences "
@@ -102,7 +103,7 @@ def oracle_section(runs: dict[str, RunParams], data_root: Path, results: dict[st
              "|---|---|---|---|---|---|---|---|---|---|"]
     curves = {}
     for name, run in runs.items():
-        s = read_summary(data_root, name)
+        s = summaries[name]
         plan = schedule(run, info["n_train"])
         evals = s["evals"]
         mle_end = eval_at(evals, plan["mle_steps"], "nll_oracle")
@@ -135,7 +136,8 @@ def oracle_section(runs: dict[str, RunParams], data_root: Path, results: dict[st
     return lines, (curves, info["oracle_nll_of_its_own_samples"])
 
 
-def text_section(data: str, runs: dict[str, RunParams], data_root: Path, results: dict[str, Any]) -> list[str]:
+def text_section(data: str, runs: dict[str, RunParams], summaries: dict[str, Any], data_root: Path,
+                 results: dict[str, Any]) -> list[str]:
     train = [t for t in map(tokenize, load_text(data_root / data, "train")) if t]
     test = [t for t in map(tokenize, load_text(data_root / data, "test")) if t]
     real_bleu, real_self = bleu(train, test, ORDERS), self_bleu(train, ORDERS)
@@ -153,7 +155,7 @@ def text_section(data: str, runs: dict[str, RunParams], data_root: Path, results
     results[f"{data}/training-sentences"] = {**{f"bleu{n}": v for n, v in real_bleu.items()},
                                              **{f"self_bleu{n}": v for n, v in real_self.items()}}
     for name, run in runs.items():
-        s = read_summary(data_root, name)
+        s = summaries[name]
         plan = schedule(run, len(train))
         e = s["eval"]
         lines.append(f"| {name} | {run.variant} | {plan['mle_epochs']} | {plan['adversarial_iterations'] or '–'} | "
@@ -201,19 +203,18 @@ def plot_curves(curves: dict[str, Any], floor: float, path: Path) -> None:
 def build(params: Params, data_root: str | Path = "data", out: str | Path = "reports/sequences") -> dict[str, Any]:
     data_root, out = Path(data_root), Path(out)
     runs = sequence_runs(params)
-    for name in runs:  # every run has finished, before anything is written
-        read_summary(data_root, name)
+    summaries = {name: read_summary(data_root, name) for name in runs}  # all finished, before anything is written
     by_data: dict[str, dict[str, RunParams]] = {}
     for name, run in runs.items():
         by_data.setdefault(run.data, {})[name] = run
     lines = ["# Sequence GANs", "", "Written by `dvc repro` (stage `sequences`) from the runs' train_summary.json.", ""]
     results: dict[str, Any] = {}
     if oracle_data.NAME in by_data:
-        section, (curves, floor) = oracle_section(by_data.pop(oracle_data.NAME), data_root, results)
+        section, (curves, floor) = oracle_section(by_data.pop(oracle_data.NAME), summaries, data_root, results)
         lines += section
         plot_curves(curves, floor, out / "nll_oracle.png")
     for data, group in sorted(by_data.items()):
-        lines += text_section(data, group, data_root, results)
+        lines += text_section(data, group, summaries, data_root, results)
     write_text_atomic(out / "README.md", "\n".join(lines))
     write_json_atomic(out / "metrics.json", results)
     log.info("sequences: %d runs reported in %s", len(runs), out)
