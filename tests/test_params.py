@@ -37,7 +37,7 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, evaluators, faces, models, oracle, seed, toy"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, evaluators, faces, metrics, models, oracle, seed, toy"),
         ("evaluators:\n  lfw: {epochs: 1}\n", r"evaluators\.lfw: an evaluator is trained on a labelled image dataset; choose one of: cifar10, fashion-mnist, mnist"),
         ("evaluators:\n  mnist: {epoch: 1}\n", r"unknown key 'evaluators\.mnist\.epoch' \(did you mean 'epochs'\?\)"),
         ("evaluators:\n  mnist: {augment: rotate}\n", r"evaluators\.mnist\.augment = 'rotate' is not allowed"),

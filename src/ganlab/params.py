@@ -211,6 +211,38 @@ class DomainsParams:
                                   f"choose one of: {', '.join(allowed)}")
 
 
+EXTRACTOR_KINDS = ("evaluator", "inception-v3-compat")
+
+
+@dataclass(frozen=True)
+class MetricsParams:
+    """Sample-quality metrics of the image runs (``metrics:``): stages reference@<dataset> (real features,
+    cached per data version) and metrics@<run> (IS, FID, KID, precision/recall, class accuracy,
+    memorisation, Parzen); see ganlab.eval.pipeline."""
+
+    extractor: str = _opt("evaluator", "feature network: the dataset's evaluator@<dataset> (offline), or "
+                          "inception-v3-compat (the field's standard; its weights must be on this machine)",
+                          choices=EXTRACTOR_KINDS)
+    inception_weights: str = _opt("", "inception-v3-compat weights file; '' = torch-fidelity's download cache")
+    reference_split: str = _opt("train", "real split the generated images are compared with", choices=("train", "test"))
+    n_real: int = _opt(10000, "real images drawn (seeded) from the reference split; 0 = all of it", min=0, max=10**8)
+    n_fake: int = _opt(10000, "generated images per run", min=10, max=10**8)
+    seed: int = _opt(0, "seed of the generated images and of the real subset", min=0, max=2**31 - 1)
+    batch_size: int = _opt(500, "images per generator and extractor batch (does not change any number)",
+                           min=1, max=65536)
+    is_splits: int = _opt(10, "Inception Score splits (Salimans et al.: 10)", min=1, max=1000)
+    kid_subsets: int = _opt(100, "KID subsets (torch-fidelity's default)", min=1, max=100000)
+    kid_subset_size: int = _opt(1000, "images per KID subset (torch-fidelity's default)", min=2, max=10**8)
+    pr_k: int = _opt(3, "k of the k-NN manifolds of precision/recall (Kynkaanniemi et al.: 3)", min=1, max=1000)
+    nearest_rows: int = _opt(8, "generated samples in the nearest-training-image grid", min=0, max=256)
+    nearest_k: int = _opt(5, "nearest training images beside each", min=1, max=64)
+    parzen: tuple[str, ...] = _opt((), "runs whose Parzen-window log-likelihood of the test set is estimated "
+                                   "(the GAN paper's MNIST measure; slow, and a poor measure of quality)")
+    references: dict[str, str] = _opt({}, "reference@<dataset> stages: image dataset -> the evaluator (by its "
+                                      "dataset) whose features measure it")
+    runs: dict[str, str] = _opt({}, "metrics@<run> stages: image run -> its dataset (a references key)")
+
+
 @dataclass(frozen=True)
 class Params:
     """The whole of params.yaml."""
@@ -225,6 +257,7 @@ class Params:
     evaluators: dict[str, Any] = _opt({}, "the evaluator network of each labelled image dataset, by dataset name "
                                       "(ganlab.eval.evaluator.EvaluatorConfig): each is an evaluator@<name> stage")
     models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
+    metrics: MetricsParams = _opt(MetricsParams(), "sample-quality metrics of the image runs")
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
@@ -257,6 +290,34 @@ class Params:
                     f"data.{name}.variant = {ds.variant!r} is not allowed; "
                     f"choose one of: {', '.join(allowed)}"
                 )
+        self._check_metrics()
+
+    def _check_metrics(self) -> None:
+        """metrics.runs name image runs of models: with their own dataset, each dataset has a
+        reference, and each reference an evaluator stage when the evaluator is the extractor."""
+        m = self.metrics
+        for dataset, evaluator in m.references.items():
+            if dataset in SEQUENCE_DATASETS or dataset in ("toy-gaussian", "domains"):
+                raise ParamsError(f"metrics.references.{dataset}: references are image datasets with classes "
+                                  "or faces; the toy, the domain pair and sequences have their own scores")
+            if m.extractor == "evaluator" and evaluator not in self.evaluators:
+                raise ParamsError(f"metrics.references.{dataset} = {evaluator!r}: no evaluators.{evaluator} "
+                                  f"section trains that evaluator; evaluators: {', '.join(sorted(self.evaluators)) or 'none'}")
+        for run, dataset in m.runs.items():
+            if run not in self.models:
+                close = difflib.get_close_matches(run, list(self.models), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ParamsError(f"metrics.runs.{run}: no run {run!r} under models:{hint}; "
+                                  f"runs: {', '.join(sorted(self.models))}")
+            if self.models[run].data != dataset:
+                raise ParamsError(f"metrics.runs.{run} = {dataset!r}, but models.{run}.data = "
+                                  f"{self.models[run].data!r}: name the dataset the run trains on")
+            if dataset not in m.references:
+                raise ParamsError(f"metrics.runs.{run} = {dataset!r}: add it to metrics.references "
+                                  f"(dataset -> evaluator); references: {', '.join(sorted(m.references)) or 'none'}")
+        for run in m.parzen:
+            if run not in m.runs:
+                raise ParamsError(f"metrics.parzen names {run!r}, which is not under metrics.runs")
 
 
 # --------------------------------------------------------------------------- loading

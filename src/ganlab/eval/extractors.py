@@ -159,6 +159,41 @@ class Extractor:
         return images
 
 
+def adapt_images(images: torch.Tensor, channels: int, size: int) -> tuple[torch.Tensor, str]:
+    """uint8 (N, C, H, W) images converted to ``channels`` and ``size`` x ``size``, for an
+    evaluator trained on another dataset (faces measured by the CIFAR-10 evaluator, as the field
+    measures faces with an ImageNet network); returns the images and what was done ('' = nothing),
+    which the protocol of every number must carry.
+
+    Grey is repeated to RGB; RGB becomes grey by ITU-R BT.601 luma; sizes change by bilinear
+    interpolation with antialiasing (Pillow's way, not TF1's aliased resize), rounded to uint8.
+    """
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise GanlabError(f"expected uint8 images (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
+    n, c, h, w = images.shape
+    done = []
+    if c != channels:
+        if c == 1 and channels == 3:
+            images = images.expand(n, 3, h, w)
+            done.append("grey repeated to RGB")
+        elif c == 3 and channels == 1:
+            luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            images = (images.float() * luma).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+            done.append("RGB to grey (BT.601 luma)")
+        else:
+            raise GanlabError(f"cannot turn {c}-channel images into {channels}-channel ones")
+    if (h, w) != (size, size):
+        parts = []
+        for start in range(0, n, 1024):  # bounded float memory for large sets
+            x = images[start : start + 1024].float()
+            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                                                align_corners=False)
+            parts.append(x.round().clamp(0, 255).to(torch.uint8))
+        images = torch.cat(parts) if parts else images.new_zeros((0, images.shape[1], size, size))
+        done.append(f"{h}x{w} resized to {size}x{size} (bilinear, antialiased)")
+    return images.contiguous(), "; ".join(done)
+
+
 def inception_cache_path() -> Path:
     """Where torch-fidelity's download lands (torch.hub's cache, which TORCH_HOME moves)."""
     return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE

@@ -1,0 +1,241 @@
+"""The metric stages of the pipeline: reference@<dataset> and metrics@<run> (params ``metrics:``).
+
+reference@<dataset> extracts the features of a dataset's real images once per data version and
+extractor weights (DVC caches them under data/references/<dataset>); metrics@<run> draws
+``n_fake`` images from a run's generator.pt, extracts theirs with the same extractor and writes
+every number with its protocol to reports/metrics/runs/<run>.json: Inception Score, FID, KID,
+precision/recall, for conditional runs the evaluator's accuracy on each requested class, the
+share of samples that copy a training image (perceptual hash within the de-duplication
+threshold) and a grid of samples beside their nearest training images, and on request the GAN
+paper's Parzen-window log-likelihood.
+
+A dataset without an evaluator of its own (the unlabelled faces) is measured by another
+dataset's evaluator (``metrics.references``: faces -> cifar10), its images converted to that
+network's channels and size; the protocol says so, as papers say "Inception-v3 (ImageNet)" for faces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganlab.data.datasets import load_images, read_info
+from ganlab.errors import GanlabError
+from ganlab.eval import metrics as M
+from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint, nchw
+from ganlab.eval.extractors import Extractor, adapt_images, get_extractor
+from ganlab.eval.metrics import Features
+from ganlab.files import atomic_directory, hash_file, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+REFERENCE_INFO = "reference.json"
+
+
+# --------------------------------------------------------------------------- the extractor of a reference
+
+
+def choose_extractor(metrics_params: Any, evaluator_dataset: str, data_root: str | Path) -> Extractor:
+    """The network ``metrics.extractor`` names: the evaluator trained on ``evaluator_dataset``
+    (DATA_ROOT/evaluators/<dataset>/evaluator.pt) or Inception-v3 from its local weights."""
+    if metrics_params.extractor == "evaluator":
+        weights = Path(data_root) / "evaluators" / evaluator_dataset / WEIGHTS_FILE
+        if not weights.is_file():
+            raise GanlabError(f"{weights}: no evaluator for {evaluator_dataset}; run "
+                              f"`dvc repro evaluator@{evaluator_dataset}` first")
+        return get_extractor("evaluator", weights)
+    return get_extractor(metrics_params.extractor, metrics_params.inception_weights or None)
+
+
+def fit_images(images: torch.Tensor, extractor: Extractor) -> tuple[torch.Tensor, str]:
+    """Images as ``extractor`` takes them: an evaluator's own channels and size (converted, and
+    said so, when they differ); Inception-v3 resizes inside itself."""
+    if extractor.image_size is None:
+        return images, ""
+    return adapt_images(images, extractor.channels, extractor.image_size)
+
+
+# --------------------------------------------------------------------------- reference@<dataset>
+
+
+def reference_splits(metrics_params: Any) -> tuple[str, ...]:
+    """Splits a reference holds: train (the memorisation checks search it) and test (the real
+    baseline, and the reference when ``reference_split`` is test)."""
+    return ("train", "test")
+
+
+def real_baseline(params: Any, ref_dir: str | Path) -> dict[str, Any]:
+    """The metrics of real held-out images under the same protocol as a run's: the other split
+    (test when the reference is train) in the generated images' place, ``n_fake`` of them. What a
+    perfect generator would score: FID and KID near their floor, precision and recall near 1."""
+    m = params.metrics
+    other = "test" if m.reference_split == "train" else "train"
+    real = subset(load_reference(ref_dir, m.reference_split)[0], m.n_real, m.seed)
+    held_out = subset(load_reference(ref_dir, other)[0], m.n_fake, m.seed + 1)
+    held_out.protocol = {**held_out.protocol, "run": f"real {other} images"}
+    return M.compute_metrics(held_out, real, is_splits=m.is_splits, kid_subsets=m.kid_subsets,
+                             kid_subset_size=m.kid_subset_size, pr_k=m.pr_k)
+
+
+def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out: str | Path,
+                          baseline: str | Path | None = None, batch_size: int | None = None) -> dict[str, Any]:
+    """Stage reference@<dataset>: OUT/<split>.npz, the features of every image of each split in
+    :func:`reference_splits`, and OUT/reference.json, how they were made; BASELINE (JSON), the
+    real held-out images' metrics (:func:`real_baseline`). Written to a temporary folder first,
+    so an interrupted run leaves the last good reference."""
+    from ganlab.params import _unknown_key_message
+
+    m = params.metrics
+    if dataset not in m.references:
+        raise GanlabError(_unknown_key_message(f"metrics.references.{dataset}", dataset, sorted(m.references)))
+    root = Path(data_root) / dataset
+    extractor = choose_extractor(m, m.references[dataset], data_root)
+    info = read_info(root)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {
+        "dataset": dataset, "dataset_variant": info.get("variant", "official"),
+        "data_fingerprint": data_fingerprint(root), "extractor_kind": m.extractor,
+        "extractor_weights_path": str(extractor.weights), **extractor.protocol(), "splits": {},
+    }
+    with atomic_directory(Path(out)) as tmp:
+        for split in reference_splits(m):
+            images = nchw(load_images(root, split)[0].images)
+            images, adapted = fit_images(images, extractor)
+            source = {"dataset": dataset, "dataset_variant": summary["dataset_variant"], "split": split,
+                      "data_fingerprint": summary["data_fingerprint"], "subset": None, "adapted": adapted}
+            features = M.extract_features(images, extractor, batch_size=batch_size or m.batch_size,
+                                          progress=False, source=source)
+            M.save_features(features, tmp / f"{split}.npz")
+            summary["splits"][split] = {"n": len(features), "adapted": adapted}
+        summary["seconds"] = round(time.perf_counter() - started, 2)
+        write_json_atomic(tmp / REFERENCE_INFO, summary)
+        if baseline is not None:
+            result = real_baseline(params, tmp)
+            result["protocol"].update(dataset_variant=summary["dataset_variant"],
+                                      reference_adapted=summary["splits"]["train"]["adapted"],
+                                      evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
+            write_json_atomic(baseline, result)
+    log.info("reference@%s: %s in %.1f s", dataset,
+             ", ".join(f"{s} {v['n']}" for s, v in summary["splits"].items()), summary["seconds"])
+    return summary
+
+
+def load_reference(ref_dir: str | Path, split: str) -> tuple[Features, dict[str, Any]]:
+    """The features of ``split`` in a reference folder, and its reference.json."""
+    ref_dir = Path(ref_dir)
+    try:
+        info = json.loads((ref_dir / REFERENCE_INFO).read_text())
+    except FileNotFoundError:
+        raise GanlabError(f"{ref_dir / REFERENCE_INFO}: no reference here; run `dvc repro reference@<dataset>`") from None
+    path = ref_dir / f"{split}.npz"
+    if not path.is_file():
+        raise GanlabError(f"{path}: the reference has no {split} split (it holds {', '.join(info['splits'])})")
+    return M.load_features(path), info
+
+
+def subset(features: Features, n: int, seed: int) -> Features:
+    """``n`` rows drawn without replacement with ``seed`` (all when n is 0 or at least the size); the
+    protocol records the draw."""
+    if not n or n >= len(features):
+        return features
+    pick = np.sort(np.random.default_rng(seed).choice(len(features), n, replace=False))
+    protocol = {**features.protocol, "subset": {"n": n, "of": len(features), "seed": seed}, "n": n}
+    return M.Features({k: v[pick] for k, v in features.arrays.items()}, protocol)
+
+
+# --------------------------------------------------------------------------- generated images
+
+
+@torch.no_grad()
+def generate(variant: Any, n: int, seed: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` images of a trained variant as uint8 (N, C, H, W), from noise drawn with ``seed``;
+    a conditional variant is asked for every class in turn (labels returned), so each class gets
+    n / n_classes images. The caller's random state is left as it was."""
+    variant.nets.eval()
+    conditional = bool(variant.conditional and variant.data.n_classes)
+    labels = torch.arange(n) % variant.data.n_classes if conditional else None
+    parts = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # for variants that draw more than their noise (VQ-VAE's prior)
+        g = torch.Generator(device=variant.device).manual_seed(seed)
+        noise = variant.noise(n, generator=g)  # drawn at once: the batch size cannot change the codes
+        for start in range(0, n, batch_size):
+            z = noise[start : start + batch_size]
+            y = labels[start : start + len(z)].to(variant.device) if labels is not None else None
+            x = variant.sample(z, y)
+            if not torch.isfinite(x).all():
+                raise GanlabError(f"the generator gave non-finite pixels in samples {start}..{start + len(z) - 1}; "
+                                  "its weights are broken (a NaN during training?)")
+            parts.append(M.as_uint8_images(x))
+    return torch.cat(parts), labels
+
+
+def class_accuracy_of(logits: np.ndarray, requested: torch.Tensor, class_names: tuple[str, ...]) -> dict[str, Any]:
+    """How often the evaluator's class is the one the generator was asked for: overall and per class."""
+    wanted = requested.numpy()
+    hit = logits.argmax(1) == wanted
+    per_class = {class_names[c]: float(hit[wanted == c].mean()) for c in np.unique(wanted)}
+    return {"accuracy": float(hit.mean()), "per_class": per_class, "chance": 1.0 / len(class_names)}
+
+
+# --------------------------------------------------------------------------- metrics@<run>
+
+
+def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_root: str | Path,
+                        references_root: str | Path, out: str | Path, nearest_png: str | Path | None = None
+                        ) -> dict[str, Any]:
+    """Stage metrics@<run>: every number of :mod:`ganlab.eval.metrics` for the run's generator
+    against its dataset's reference, with the protocol, written to OUT (JSON)."""
+    from ganlab.params import _unknown_key_message
+    from ganlab.train.trainer import load_generator
+
+    m = params.metrics
+    if run not in m.runs:
+        raise GanlabError(_unknown_key_message(f"metrics.runs.{run}", run, sorted(m.runs)))
+    dataset = m.runs[run]
+    started = time.perf_counter()
+    gen_path = Path(models_root) / run / "generator.pt"
+    variant = load_generator(gen_path)
+    real_all, ref = load_reference(Path(references_root) / dataset, m.reference_split)
+    if ref.get("extractor_kind") != m.extractor:
+        raise GanlabError(f"{Path(references_root) / dataset}: made with extractor {ref.get('extractor_kind')!r}, "
+                          f"params ask for {m.extractor!r}; run `dvc repro reference@{dataset}`")
+    extractor = (get_extractor("evaluator", ref["extractor_weights_path"]) if m.extractor == "evaluator"
+                 else get_extractor(m.extractor, ref["extractor_weights_path"]))
+
+    t = time.perf_counter()
+    images, labels = generate(variant, m.n_fake, m.seed, m.batch_size)
+    generate_seconds = time.perf_counter() - t
+    fitted, adapted = fit_images(images, extractor)
+    source = {"run": run, "variant": variant.name, "generator_sha256": hash_file(gen_path), "seed": m.seed,
+              "conditional": labels is not None, "adapted": adapted}
+    t = time.perf_counter()
+    fake = M.extract_features(fitted, extractor, batch_size=m.batch_size, progress=False, source=source)
+    extract_seconds = time.perf_counter() - t
+    real = subset(real_all, m.n_real, m.seed)
+    t = time.perf_counter()
+    result = M.compute_metrics(fake, real, is_splits=m.is_splits, kid_subsets=m.kid_subsets,
+                               kid_subset_size=m.kid_subset_size, pr_k=m.pr_k)
+    metric_seconds = time.perf_counter() - t
+    result["protocol"]["dataset_variant"] = ref.get("dataset_variant")
+    result["protocol"]["reference_adapted"] = real.protocol.get("adapted", "")
+    result["protocol"]["evaluator_dataset"] = m.references[dataset] if m.extractor == "evaluator" else None
+
+    if labels is not None:
+        if m.extractor == "evaluator" and m.references[dataset] == dataset:
+            result["class_accuracy"] = class_accuracy_of(fake.for_metric("isc"), labels, extractor.class_names)
+        else:
+            result["class_accuracy"] = None  # the network does not know this dataset's classes
+    result["seconds"] = {"generate": round(generate_seconds, 2), "features": round(extract_seconds, 2),
+                         "metrics": round(metric_seconds, 2), "total": round(time.perf_counter() - started, 2)}
+    write_json_atomic(out, result)
+    log.info("metrics@%s: FID %.3f, KID %.5f, IS %.3f, precision %.3f, recall %.3f (%s, %d real, %d generated)",
+             run, result["fid"], result["kid_mean"], result["is_mean"], result["precision"], result["recall"],
+             extractor.name, len(real), len(fake))
+    return result

@@ -1,0 +1,146 @@
+"""The combined metrics table (stage metrics-table): every run's numbers from reports/metrics/runs,
+grouped by protocol, beside published numbers that are kept apart.
+
+Numbers are comparable only under one protocol (extractor weights, reference split, n_real,
+n_fake, dataset variant), so runs are grouped by it and each group's table is printed under its
+protocol. Published numbers come last, under their own protocol: most were measured with
+Inception-v3 on the official CIFAR-10, which an evaluator network's numbers cannot be set against.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from ganlab.errors import GanlabError
+from ganlab.files import write_json_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+#: (model, dataset, measure, value, protocol, source). Inception numbers: Inception-v3 (TF graph), 50,000 samples.
+PUBLISHED: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("GAN", "MNIST", "Parzen log-likelihood (nats)", "225 +- 2",
+     "Gaussian Parzen window on 10,000 samples, sigma by validation, test set", "Goodfellow et al. 2014, Table 1"),
+    ("DCGAN", "CIFAR-10", "Inception Score", "6.16 +- 0.07", "Inception-v3, 50k samples",
+     "as reported by Gulrajani et al. 2017, Table 3"),
+    ("WGAN-GP (ResNet)", "CIFAR-10", "Inception Score", "7.86 +- 0.07", "Inception-v3, 50k samples, unsupervised",
+     "Gulrajani et al. 2017, Table 3"),
+    ("SNGAN (standard CNN)", "CIFAR-10", "Inception Score / FID", "7.42 +- 0.08 / 29.3",
+     "Inception-v3, the paper's own sample counts", "Miyato et al. 2018, Table 2"),
+    ("SNGAN (ResNet)", "CIFAR-10", "Inception Score / FID", "8.22 +- 0.05 / 21.7 +- 0.21",
+     "Inception-v3, the paper's own sample counts",
+     "Miyato et al. 2018, Table 3"),
+    ("ProGAN", "CIFAR-10", "Inception Score", "8.80 +- 0.05", "Inception-v3, unsupervised",
+     "Karras et al. 2018, Table 3"),
+)
+
+COLUMNS = ("fid", "kid_mean", "is_mean", "precision", "recall", "class_accuracy", "memorised", "parzen_ll")
+
+
+def flat_row(result: dict[str, Any]) -> dict[str, float]:
+    """The headline numbers of one run's result, for the DVC metrics table (None left out)."""
+    row = {k: result.get(k) for k in ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall")}
+    accuracy = result.get("class_accuracy")
+    row["class_accuracy"] = accuracy.get("accuracy") if isinstance(accuracy, dict) else None
+    memorisation = result.get("memorisation")
+    row["memorised"] = memorisation.get("share") if isinstance(memorisation, dict) else None
+    parzen = result.get("parzen")
+    row["parzen_ll"] = parzen.get("log_likelihood") if isinstance(parzen, dict) else None
+    return {k: round(float(v), 6) for k, v in row.items() if v is not None}
+
+
+def protocol_key(protocol: dict[str, Any]) -> tuple:
+    """What must be equal for two runs' numbers to be comparable."""
+    return (protocol.get("dataset"), protocol.get("dataset_variant"), protocol.get("extractor"),
+            protocol.get("extractor_weights_sha256"), protocol.get("reference_split"), protocol.get("n_real"),
+            protocol.get("n_fake"), protocol.get("reference_adapted"))
+
+
+def describe(protocol: dict[str, Any]) -> str:
+    subset = protocol.get("reference_subset") or {}
+    drawn = f"{protocol.get('n_real')} drawn with seed {subset.get('seed')}" if subset else f"all {protocol.get('n_real')}"
+    adapted = protocol.get("reference_adapted")
+    return (f"dataset `{protocol.get('dataset')}` ({protocol.get('dataset_variant')}); reference: "
+            f"{protocol.get('reference_split')} split, {drawn}; generated: {protocol.get('n_fake')} per run; "
+            f"extractor `{protocol.get('extractor')}` trained on {protocol.get('extractor_trained_on')}, weights "
+            f"sha256 `{str(protocol.get('extractor_weights_sha256'))[:16]}...`, input "
+            f"{'x'.join(map(str, protocol.get('input_size') or []))}, resize: {protocol.get('resize')}"
+            + (f"; images converted: {adapted}" if adapted else "")
+            + f"; torch-fidelity {protocol.get('torch_fidelity')}")
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _read_results(files: list[Path], prefix: str = "") -> dict[str, dict[str, Any]]:
+    results = {}
+    for path in files:
+        try:
+            result = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise GanlabError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(result, dict) or "protocol" not in result:
+            raise GanlabError(f"{path}: no protocol; not a metrics result")
+        results[prefix + path.stem] = result
+    return results
+
+
+def build_table(runs_dir: str | Path, real_dir: str | Path | None = None) -> tuple[dict[str, dict[str, float]], str]:
+    """(table.json content, README markdown) from every <run>.json in ``runs_dir``, with the real
+    held-out images of each dataset (``real_dir``/<dataset>.json, as ``real-<dataset>``) beside them."""
+    runs_dir = Path(runs_dir)
+    files = sorted(runs_dir.glob("*.json"))
+    if not files:
+        raise GanlabError(f"{runs_dir}: no <run>.json files; run the metrics@<run> stages first")
+    results = _read_results(files)
+    real_files = sorted(Path(real_dir).glob("*.json")) if real_dir is not None else []
+    results.update(_read_results(real_files, prefix="real-"))
+    table = {run: flat_row(r) for run, r in results.items()}
+
+    groups: dict[tuple, list[str]] = {}
+    for run, r in results.items():
+        groups.setdefault(protocol_key(r["protocol"]), []).append(run)
+    lines = ["# Sample-quality metrics", "",
+             "Written by `dvc repro` (stages reference@<dataset>, metrics@<run>, metrics-table). Numbers are "
+             "comparable only within one table: each is measured under the protocol printed above it. "
+             "FID and KID: lower is better; IS, precision, recall, class accuracy: higher is better. "
+             "KID is MMD^2 x 1 (not x 1000). Memorised: share of generated images within the de-duplication "
+             "threshold of a training image by perceptual hash. The *real ... images* row of each table puts held-out real "
+             "images in the generated images' place: the floor of FID and KID, and precision and recall a perfect "
+             "generator would reach.", ""]
+    for key, runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        protocol = results[runs[0]]["protocol"]
+        lines += [f"## {protocol.get('dataset')} ({protocol.get('extractor')})", "", describe(protocol), "",
+                  "| run | variant | FID | KID (std) | IS (std) | precision | recall | class acc. | memorised | Parzen LL |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for run in sorted(runs, key=lambda r: table[r].get("fid", float("inf"))):
+            r, row = results[run], table[run]
+            generated = r["protocol"].get("generated", {})
+            variant = generated.get("variant") or f"*{generated.get('run', 'real images')}*"
+            lines.append(
+                f"| {run} | {variant} | {_fmt(row.get('fid'), 2)} | {_fmt(row.get('kid_mean'), 4)} "
+                f"({_fmt(row.get('kid_std'), 4)}) | {_fmt(row.get('is_mean'), 2)} ({_fmt(row.get('is_std'), 2)}) | "
+                f"{_fmt(row.get('precision'))} | {_fmt(row.get('recall'))} | {_fmt(row.get('class_accuracy'))} | "
+                f"{_fmt(row.get('memorised'), 4)} | {_fmt(row.get('parzen_ll'), 1)} |")
+        lines.append("")
+    lines += ["## Published numbers (not ours; other protocols)", "",
+              "Measured by the papers' authors, most with Inception-v3 on the official CIFAR-10. They are comparable "
+              "with ours only where our protocol names the same extractor, dataset variant and sample counts "
+              "(set `metrics.extractor: inception-v3-compat` on a machine with its weights).", "",
+              "| model | dataset | measure | value | protocol | source |", "|---|---|---|---|---|---|"]
+    lines += [f"| {m} | {d} | {k} | {v} | {p} | {s} |" for m, d, k, v, p, s in PUBLISHED]
+    return table, "\n".join(lines) + "\n"
+
+
+def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | Path | None = None
+                        ) -> dict[str, dict[str, float]]:
+    """OUT/table.json (DVC metrics: run -> headline numbers) and OUT/README.md."""
+    table, markdown = build_table(runs_dir, real_dir)
+    out = Path(out)
+    write_json_atomic(out / "table.json", table)
+    write_text_atomic(out / "README.md", markdown)
+    log.info("metrics table of %d runs in %s", len(table), out)
+    return table

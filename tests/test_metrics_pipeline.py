@@ -1,0 +1,218 @@
+"""Stages reference@<dataset>, metrics@<run> and metrics-table: params checks, the pieces, and
+dvc repro of the whole chain (evaluator -> train -> reference -> metrics -> table) on tiny data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import run_in, scratch_project
+
+from ganlab.errors import GanlabError, ParamsError
+from ganlab.eval.extractors import adapt_images
+from ganlab.params import load_params
+
+
+def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """8x8 grey images: class 0 has a bright left half, class 1 a bright right half, under noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    images = rng.integers(0, 90, (n, 8, 8, 1)).astype(np.uint8)
+    for i, y in enumerate(labels):
+        images[i, :, (0 if y == 0 else 4):(4 if y == 0 else 8)] += 150
+    return images, labels
+
+
+TINY_TRAIN = {"steps": 30, "batch_size": 16, "n_samples": 4, "sample_every": 30, "checkpoint_every": 30,
+              "log_every": 10}
+PARAMS = {
+    "evaluators": {"mnist": {"width": 4, "features": 8, "epochs": 3, "batch_size": 32, "augment": "none"}},
+    "models": {
+        "gan": {"variant": "gan", "data": "mnist", "model": {"hidden": 16}, "train": TINY_TRAIN},
+        "cgan": {"variant": "cgan", "data": "mnist", "model": {"hidden": 16}, "train": TINY_TRAIN},
+    },
+    "metrics": {"n_real": 64, "n_fake": 64, "batch_size": 16, "is_splits": 2, "kid_subsets": 10,
+                "kid_subset_size": 16, "references": {"mnist": "mnist"}, "runs": {"gan": "mnist", "cgan": "mnist"}},
+}
+
+
+def write_params(path: Path, **changes: dict) -> Path:
+    """PARAMS over the project's metrics: section (dvc needs every key a stage names), with ``changes``."""
+    project = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    params = json.loads(json.dumps(PARAMS))
+    params["metrics"] = {**project["metrics"], "parzen": [], **params["metrics"]}
+    for section, value in changes.items():
+        params[section] = {**params.get(section, {}), **value}
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def tiny_mnist(root: Path) -> None:
+    from ganlab.data.datasets import write_content
+    from ganlab.data.formats import ImageData, ImageSplit
+
+    splits = {name: ImageSplit(*bars(n, seed)) for name, n, seed in (("train", 256, 0), ("test", 96, 1))}
+    root.mkdir(parents=True)
+    info = write_content(ImageData(splits, ["left", "right"]), root)
+    (root / "dataset.json").write_text(json.dumps({"name": "mnist", **info}))
+
+
+# --------------------------------------------------------------------------- params
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"runs": {"gann": "mnist"}}, r"metrics\.runs\.gann: no run 'gann' under models: \(did you mean 'gan'\?\)"),
+    ({"runs": {"gan": "fashion-mnist"}}, r"metrics\.runs\.gan = 'fashion-mnist', but models\.gan\.data = 'mnist'"),
+    ({"references": {}}, r"metrics\.runs\.c?gan = 'mnist': add it to metrics\.references"),
+    ({"references": {"mnist": "cifar10"}}, r"metrics\.references\.mnist = 'cifar10': no evaluators\.cifar10"),
+    ({"parzen": ["dcgan"]}, r"metrics\.parzen names 'dcgan', which is not under metrics\.runs"),
+    ({"extractor": "inception"}, r"metrics\.extractor.*inception-v3-compat"),
+    ({"n_fake": 5}, r"metrics\.n_fake"),
+])
+def test_metrics_params_name_the_problem(tmp_path: Path, change: dict, message: str) -> None:
+    with pytest.raises(ParamsError, match=message):
+        load_params(write_params(tmp_path / "params.yaml", metrics=change))
+
+
+def test_inception_extractor_needs_no_evaluator_stage(tmp_path: Path) -> None:
+    p = load_params(write_params(tmp_path / "params.yaml", metrics={"extractor": "inception-v3-compat",
+                                                                      "references": {"mnist": "cifar10"}}))
+    assert p.metrics.references == {"mnist": "cifar10"}
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_adapt_images_converts_channels_and_size_and_says_so() -> None:
+    grey = torch.full((3, 1, 64, 64), 200, dtype=torch.uint8)
+    out, done = adapt_images(grey, 3, 32)
+    assert out.shape == (3, 3, 32, 32) and out.dtype == torch.uint8 and bool((out == 200).all())
+    assert done == "grey repeated to RGB; 64x64 resized to 32x32 (bilinear, antialiased)"
+    rgb = torch.zeros((2, 3, 8, 8), dtype=torch.uint8)
+    rgb[:, 1] = 255  # pure green: luma 0.587 * 255 = 149.7
+    out, done = adapt_images(rgb, 1, 8)
+    assert out.shape == (2, 1, 8, 8) and bool((out == 150).all()) and done == "RGB to grey (BT.601 luma)"
+    same, done = adapt_images(rgb, 3, 8)
+    assert torch.equal(same, rgb) and done == ""
+    with pytest.raises(GanlabError, match="cannot turn 2-channel images into 3-channel"):
+        adapt_images(torch.zeros((1, 2, 8, 8), dtype=torch.uint8), 3, 8)
+    with pytest.raises(GanlabError, match="expected uint8 images"):
+        adapt_images(torch.zeros((1, 1, 8, 8)), 3, 8)
+
+
+def _gan(conditional: bool = False):
+    from ganlab.models import registry
+    from ganlab.models.base import DataSpec
+
+    cls = registry.get("cgan" if conditional else "gan")
+    return cls(cls.Config(hidden=8), DataSpec((1, 8, 8), 3 if conditional else 0), torch.device("cpu"))
+
+
+def test_generate_is_seeded_balanced_and_leaves_the_callers_rng() -> None:
+    from ganlab.eval.pipeline import generate
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    v = _gan(conditional=True)
+    torch.set_rng_state(before)
+    a, labels = generate(v, 10, seed=5, batch_size=4)
+    assert torch.equal(torch.get_rng_state(), before)
+    b, _ = generate(v, 10, seed=5, batch_size=7)  # the batch size changes nothing
+    c, _ = generate(v, 10, seed=6, batch_size=4)
+    assert a.dtype == torch.uint8 and a.shape == (10, 1, 8, 8)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert labels.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+    assert generate(_gan(), 4, 0, 4)[1] is None
+
+
+def test_generate_refuses_non_finite_samples() -> None:
+    from ganlab.eval.pipeline import generate
+
+    v = _gan()
+    with torch.no_grad():
+        next(iter(v.nets["generator"].parameters())).fill_(float("nan"))
+    with pytest.raises(GanlabError, match="non-finite pixels in samples 0..3"):
+        generate(v, 4, 0, 4)
+
+
+def test_table_refuses_files_that_are_not_results(tmp_path: Path) -> None:
+    from ganlab.report.metrics import build_table
+
+    with pytest.raises(GanlabError, match="no <run>.json files"):
+        build_table(tmp_path)
+    (tmp_path / "gan.json").write_text("{not json")
+    with pytest.raises(GanlabError, match=r"gan\.json: not valid JSON"):
+        build_table(tmp_path)
+    (tmp_path / "gan.json").write_text('{"fid": 3.0}')
+    with pytest.raises(GanlabError, match=r"gan\.json: no protocol"):
+        build_table(tmp_path)
+
+
+def test_metrics_stage_names_a_missing_reference_and_generator(tmp_path: Path) -> None:
+    from ganlab.eval.pipeline import write_metrics_stage, write_reference_stage
+
+    p = load_params(write_params(tmp_path / "params.yaml"))
+    with pytest.raises(GanlabError, match=r"unknown key 'metrics\.runs\.dcgan'"):
+        write_metrics_stage(p, "dcgan", tmp_path, tmp_path / "models", tmp_path / "refs", tmp_path / "o.json")
+    with pytest.raises(GanlabError, match=r"generator\.pt: no such generator file"):
+        write_metrics_stage(p, "gan", tmp_path, tmp_path / "models", tmp_path / "refs", tmp_path / "o.json")
+    with pytest.raises(GanlabError, match=r"evaluator\.pt: no evaluator for mnist; run `dvc repro evaluator@mnist`"):
+        write_reference_stage(p, "mnist", tmp_path, tmp_path / "refs" / "mnist")
+
+
+# --------------------------------------------------------------------------- the chain under dvc repro
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dst = scratch_project(tmp_path / "project", ["evaluator", "train", "reference", "metrics", "metrics-table"])
+    tiny_mnist(dst / "data" / "mnist")
+    write_params(dst / "params.yaml")
+    run_in(["git", "add", "-A"], dst)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "scratch"], dst)
+    return dst
+
+
+def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: Path) -> None:
+    out = run_in(["dvc", "repro"], project, OMP_NUM_THREADS="1")
+    for stage in ("evaluator@mnist", "train@gan", "train@cgan", "reference@mnist", "metrics@gan", "metrics@cgan",
+                  "metrics-table"):
+        assert f"Running stage '{stage}'" in out
+    runs = project / "reports" / "metrics" / "runs"
+    gan = json.loads((runs / "gan.json").read_text())
+    cgan = json.loads((runs / "cgan.json").read_text())
+    for result in (gan, cgan):
+        assert result["fid"] > 0 and 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1
+        assert result["is_mean"] >= 1 and np.isfinite(result["kid_mean"])
+        protocol = result["protocol"]
+        assert protocol["extractor"] == "ganlab-evaluator" and protocol["n_real"] == 64 and protocol["n_fake"] == 64
+        assert protocol["reference_split"] == "train" and protocol["dataset"] == "mnist"
+        assert protocol["dataset_variant"] == "official" and protocol["evaluator_dataset"] == "mnist"
+        weights = project / "data" / "evaluators" / "mnist" / "evaluator.pt"
+        assert protocol["extractor_weights_sha256"] == json.loads(
+            (project / "reports" / "evaluators" / "mnist.json").read_text())["weights_sha256"]
+        assert weights.exists()
+    assert "class_accuracy" not in gan
+    assert set(cgan["class_accuracy"]["per_class"]) == {"left", "right"}
+    assert cgan["protocol"]["generated"]["conditional"] is True
+
+    real = json.loads((project / "reports" / "metrics" / "real" / "mnist.json").read_text())
+    assert real["fid"] < gan["fid"] and real["fid"] < cgan["fid"]  # real held-out images are the floor
+    table = json.loads((project / "reports" / "metrics" / "table.json").read_text())
+    assert set(table) == {"gan", "cgan", "real-mnist"} and table["gan"]["fid"] == pytest.approx(gan["fid"], abs=1e-5)
+    readme = (project / "reports" / "metrics" / "README.md").read_text()
+    assert "| gan | gan |" in readme and "Published numbers (not ours" in readme and "225 +- 2" in readme
+    shown = json.loads(run_in(["dvc", "metrics", "show", "--json"], project))
+    assert any("reports/metrics/table.json" in str(v) for v in shown.values()) or "reports/metrics/table.json" in str(shown)
+
+    assert "Running stage" not in run_in(["dvc", "repro"], project)
+    # another sample count re-measures every run, and nothing upstream
+    write_params(project / "params.yaml", metrics={"n_fake": 32})
+    out = run_in(["dvc", "repro"], project, OMP_NUM_THREADS="1")
+    assert "Running stage 'metrics@gan'" in out and "Running stage 'reference@mnist'" in out
+    assert "Running stage 'train@gan'" not in out and "Running stage 'evaluator@mnist'" not in out
+    assert json.loads((runs / "gan.json").read_text())["protocol"]["n_fake"] == 32
