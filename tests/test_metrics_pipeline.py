@@ -27,7 +27,7 @@ def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-TINY_TRAIN = {"steps": 30, "batch_size": 16, "n_samples": 4, "sample_every": 30, "checkpoint_every": 30,
+TINY_TRAIN = {"seed": 0, "steps": 30, "batch_size": 16, "n_samples": 4, "sample_every": 30, "checkpoint_every": 30,
               "log_every": 10}
 PARAMS = {
     "evaluators": {"mnist": {"width": 4, "features": 8, "epochs": 3, "batch_size": 32, "augment": "none"}},
@@ -216,3 +216,19 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     assert "Running stage 'metrics@gan'" in out and "Running stage 'reference@mnist'" in out
     assert "Running stage 'train@gan'" not in out and "Running stage 'evaluator@mnist'" not in out
     assert json.loads((runs / "gan.json").read_text())["protocol"]["n_fake"] == 32
+
+    # a second seed of gan as a DVC experiment: the variance table sees both
+    run_in(["git", "add", "-A"], project)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "seed 0 measured"], project)
+    out = run_in(["dvc", "exp", "run", "-n", "gan-seed1", "-S", "models.gan.train.seed=1"], project,
+                 OMP_NUM_THREADS="1")
+    assert "Running stage 'train@gan'" in out and "Running stage 'train@cgan'" not in out
+    run_in(["ganlab", "variance", "--out", "reports/variance"], project)
+    groups = json.loads((project / "reports" / "variance.json").read_text())
+    gan_group = [g for g in groups if "gan-seed1" in g["members"]]
+    assert len(gan_group) == 1
+    fid = gan_group[0]["runs"]["gan"]["fid"]
+    assert fid["n"] == 2 and fid["std"] > 0 and fid["min"] < fid["max"]
+    assert gan_group[0]["varying_seeds"] == {"models.gan.train.seed": [0, 1]} or \
+        sorted(gan_group[0]["varying_seeds"]["models.gan.train.seed"]) == [0, 1]
+    assert gan_group[0]["runs"]["cgan"]["fid"]["std"] == 0  # cgan was not retrained

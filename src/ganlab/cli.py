@@ -179,5 +179,17 @@ def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The para
     typer.echo(f"{path}: ok")
 
 
+@app.command()
+def variance(
+    repo: Path = typer.Option(Path("."), help="The DVC project whose experiments are read."),
+    out: Path = typer.Option(Path("reports/variance"), help="Writes OUT.md and OUT.json."),
+) -> None:
+    """Mean and std of every run's metrics over experiments that differ only in seeds (dvc exp show)."""
+    from ganlab.report.variance import write_variance
+
+    groups = run_guarded(write_variance, repo, out)
+    typer.echo(f"{out.with_suffix('.md')}: {len(groups)} group(s) of experiments")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
