@@ -112,3 +112,45 @@ def test_augment_shifts_and_mirrors_without_changing_shape() -> None:
     flipped = augment(x, "crop+flip", g)
     right = flipped[:, :, :, 8:].flatten(1).sum(1) > 0  # the bar moved to the right half: mirrored
     assert 0 < int(right.sum()) < 64
+
+
+def test_patch_stem_learns_halves_the_resolution_and_round_trips(tmp_path) -> None:
+    x, y = squares(512, seed=0, channels=3)
+    cfg = EvaluatorConfig(width=4, features=16, epochs=3, batch_size=32, augment="none", stem="patch")
+    ev = train_evaluator(x, y, CLASSES, cfg, test=squares(256, seed=1, channels=3), progress=False)
+    assert ev.info["test_accuracy"] >= 0.9
+    assert ev.net.arch["stem"] == "patch"
+    stem = ev.net.body[0]
+    assert stem.kernel_size == (2, 2) and stem.stride == (2, 2)
+    loaded = load_evaluator(save_evaluator(ev, tmp_path / "evaluator.pt"))
+    assert loaded.net.arch == ev.net.arch
+    images = nchw(x[:20])
+    for got, want in zip(predict(loaded.net, images), predict(ev.net, images)):
+        assert torch.equal(got, want)
+
+
+def test_default_stem_keeps_the_old_architecture_record() -> None:
+    x, y = squares(64, seed=0)
+    ev = train_evaluator(x, y, CLASSES, EvaluatorConfig(width=4, features=8, epochs=1, batch_size=32), progress=False)
+    assert "stem" not in ev.net.arch  # weights files written before the stem option load unchanged
+    assert ev.net.body[0].kernel_size == (3, 3)
+
+
+def test_label_smoothing_changes_the_training() -> None:
+    x, y = squares(128, seed=0)
+    cfg = EvaluatorConfig(width=4, features=8, epochs=1, batch_size=32, augment="none")
+    plain = train_evaluator(x, y, CLASSES, cfg, progress=False).net.state_dict()
+    smooth = train_evaluator(x, y, CLASSES, EvaluatorConfig(**{**cfg.__dict__, "label_smoothing": 0.2}),
+                             progress=False).net.state_dict()
+    assert not all(torch.equal(plain[k], smooth[k]) for k in plain)
+
+
+def test_bad_stem_smoothing_or_size_name_the_problem() -> None:
+    with pytest.raises(GanlabError, match="stem = 'whiten'"):
+        EvaluatorConfig(stem="whiten")
+    with pytest.raises(GanlabError, match="label_smoothing"):
+        EvaluatorConfig(label_smoothing=1.0)
+    x, y = squares(64, seed=0, size=8)
+    with pytest.raises(GanlabError, match="stem patch needs 16 px"):
+        train_evaluator(x, y, CLASSES, EvaluatorConfig(width=4, features=8, batch_size=32, stem="patch"),
+                        progress=False)

@@ -36,7 +36,8 @@ PARAMS = {
         "cgan": {"variant": "cgan", "data": "mnist", "model": {"hidden": 16}, "train": TINY_TRAIN},
     },
     "metrics": {"n_real": 64, "n_fake": 64, "batch_size": 16, "is_splits": 2, "kid_subsets": 10,
-                "kid_subset_size": 16, "references": {"mnist": "mnist"}, "runs": {"gan": "mnist", "cgan": "mnist"}},
+                "kid_subset_size": 16, "nearest_k": 3, "parzen": ["gan"], "references": {"mnist": "mnist"},
+                "runs": {"gan": "mnist", "cgan": "mnist"}},
 }
 
 
@@ -45,6 +46,7 @@ def write_params(path: Path, **changes: dict) -> Path:
     project = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     params = json.loads(json.dumps(PARAMS))
     params["metrics"] = {**project["metrics"], "parzen": [], **params["metrics"]}
+    params["dedup"] = project["dedup"]
     for section, value in changes.items():
         params[section] = {**params.get(section, {}), **value}
     path.write_text(yaml.safe_dump(params))
@@ -197,10 +199,22 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
             (project / "reports" / "evaluators" / "mnist.json").read_text())["weights_sha256"]
         assert weights.exists()
     assert "class_accuracy" not in gan
+    for result in (gan, cgan):
+        memo = result["memorisation"]
+        assert 0 <= memo["confirmed_share"] <= memo["share"] <= 1 and memo["protocol"]["threshold_bits"] == 16
+        assert memo["nearest"]["median_distance_generated"] > 0 and memo["nearest"]["n_train"] == 256
+        assert len(memo["nearest"]["grid"]["samples"]) == 8 and len(memo["nearest"]["grid"]["train_indices"][0]) == 3
+    from PIL import Image
+
+    with Image.open(project / "reports" / "metrics" / "nearest" / "gan.png") as grid:
+        assert grid.size == (2 + 4 * 10, 2 + 8 * 10)  # 8 rows of (sample + 3 neighbours), 8 px tiles, 2 px padding
+    assert np.isfinite(gan["parzen"]["log_likelihood"]) and gan["parzen"]["protocol"]["n_samples"] == 64
+    assert "parzen" not in cgan
     assert set(cgan["class_accuracy"]["per_class"]) == {"left", "right"}
     assert cgan["protocol"]["generated"]["conditional"] is True
 
     real = json.loads((project / "reports" / "metrics" / "real" / "mnist.json").read_text())
+    assert real["memorisation"]["protocol"]["n_generated"] == 64  # held-out real images under the same check
     assert real["fid"] < gan["fid"] and real["fid"] < cgan["fid"]  # real held-out images are the floor
     table = json.loads((project / "reports" / "metrics" / "table.json").read_text())
     assert set(table) == {"gan", "cgan", "real-mnist"} and table["gan"]["fid"] == pytest.approx(gan["fid"], abs=1e-5)
@@ -232,3 +246,52 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     assert gan_group[0]["varying_seeds"] == {"models.gan.train.seed": [0, 1]} or \
         sorted(gan_group[0]["varying_seeds"]["models.gan.train.seed"]) == [0, 1]
     assert gan_group[0]["runs"]["cgan"]["fid"]["std"] == 0  # cgan was not retrained
+
+
+# --------------------------------------------------------------------------- the project's own dvc.yaml
+
+
+def test_the_project_measures_every_image_run_and_the_transfer_stage_reads_its_checkpoints() -> None:
+    from ganlab.models import registry
+
+    root = Path(__file__).resolve().parents[1]
+    p = load_params(root / "params.yaml")
+    images = {name for name, run in p.models.items()
+              if registry.get(run.variant).data_kind != "sequences" and run.data not in ("toy-gaussian", "domains")}
+    assert images - set(p.metrics.runs) == set(), "image runs without a metrics@ stage"
+    stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["transfer"]
+    for run in p.transfer.runs:
+        assert f"data/models/{run}/checkpoint.pt" in stage["deps"], run
+        assert f"src/ganlab/models/{p.models[run].variant}.py" in stage["deps"], run
+        assert f"models.{run}" in stage["params"], run
+
+
+def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_were_converted(tmp_path: Path) -> None:
+    """faces -> cifar10: grey 8x8 images through an evaluator of 16x16 colour images."""
+    from ganlab.data.datasets import write_content
+    from ganlab.data.formats import ImageData, ImageSplit
+    from ganlab.eval.evaluator import EvaluatorConfig, save_evaluator, train_evaluator
+    from ganlab.eval.pipeline import load_reference, write_reference_stage
+
+    colour, labels = bars(128, 0)
+    colour = np.repeat(np.repeat(np.repeat(colour, 2, 1), 2, 2), 3, 3)  # 16x16 RGB
+    net = train_evaluator(colour, labels, ["left", "right"], EvaluatorConfig(width=4, features=8, epochs=1,
+                          batch_size=32, augment="none"), dataset="cifar10", progress=False)
+    save_evaluator(net, tmp_path / "data" / "evaluators" / "cifar10" / "evaluator.pt")
+    root = tmp_path / "data" / "faces"
+    root.mkdir(parents=True)
+    grey = {name: ImageSplit(*bars(n, seed)) for name, n, seed in (("train", 40, 1), ("test", 12, 2))}
+    info = write_content(ImageData(grey, ["a", "b"]), root)
+    (root / "dataset.json").write_text(json.dumps({"name": "faces", **info}))
+    p = load_params(write_params(tmp_path / "params.yaml", evaluators={"cifar10": {"epochs": 1}},
+                                 metrics={"references": {"mnist": "mnist", "faces": "cifar10"}, "n_real": 0,
+                                          "n_fake": 12, "kid_subset_size": 4, "is_splits": 2}))
+    summary = write_reference_stage(p, "faces", tmp_path / "data", tmp_path / "refs" / "faces",
+                                    baseline=tmp_path / "real.json")
+    assert summary["splits"]["train"] == {"n": 40, "adapted": "grey repeated to RGB; 8x8 resized to 16x16 "
+                                                              "(bilinear, antialiased)"}
+    features, ref = load_reference(tmp_path / "refs" / "faces", "train")
+    assert features.arrays["features"].shape == (40, 8) and ref["extractor_trained_on"].startswith("cifar10 train")
+    real = json.loads((tmp_path / "real.json").read_text())
+    assert real["protocol"]["reference_adapted"].startswith("grey repeated to RGB")
+    assert real["protocol"]["evaluator_dataset"] == "cifar10" and real["protocol"]["n_fake"] == 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -119,8 +120,10 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
     params = load_params(ROOT / "params.yaml")
     paper = load_params(ROOT / "profiles" / "paper.yaml")
     assert set(paper.models) == set(params.models)
-    for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains"):
+    for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains", "transfer"):
         assert getattr(paper, field) == getattr(params, field), field
+    # the metrics are the same but for which runs they measure: the paper's runs train on other datasets
+    assert dataclasses.replace(paper.metrics, runs={}) == dataclasses.replace(params.metrics, runs={})
 
 
 @pytest.mark.parametrize("variant", __import__("ganlab.models.registry", fromlist=["names"]).names())

@@ -258,10 +258,24 @@ class Params:
                                       "(ganlab.eval.evaluator.EvaluatorConfig): each is an evaluator@<name> stage")
     models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
     metrics: MetricsParams = _opt(MetricsParams(), "sample-quality metrics of the image runs")
+    transfer: Any = _opt(None, "DCGAN's CIFAR-10 transfer test (ganlab.eval.transfer.TransferConfig): stage transfer")
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
-        """Each evaluators.<dataset> names a labelled image dataset and holds an EvaluatorConfig."""
+        """Each evaluators.<dataset> names a labelled image dataset and holds an EvaluatorConfig;
+        transfer: holds a TransferConfig whose runs are under models:."""
+        if values.get("transfer") is not None:
+            from ganlab.eval.transfer import TransferConfig
+
+            config = from_dict(TransferConfig, values["transfer"], _join(where, "transfer"))
+            models = values.get("models", {})
+            for run in config.runs:
+                if run not in models:
+                    close = difflib.get_close_matches(run, list(models), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    raise ParamsError(f"{_join(where, 'transfer.runs')} names {run!r}, which is not a run under "
+                                      f"models:{hint}; runs: {', '.join(sorted(models)) or 'none'}")
+            values["transfer"] = config
         if not values.get("evaluators"):
             return
         from ganlab.data.sources import DATASETS

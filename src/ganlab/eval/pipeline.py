@@ -27,7 +27,9 @@ import torch
 
 from ganlab.data.datasets import load_images, read_info
 from ganlab.errors import GanlabError
+from ganlab.eval import memorisation as memo
 from ganlab.eval import metrics as M
+from ganlab.eval.parzen import parzen_log_likelihood
 from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint, nchw
 from ganlab.eval.extractors import Extractor, adapt_images, get_extractor
 from ganlab.eval.metrics import Features
@@ -36,6 +38,8 @@ from ganlab.files import atomic_directory, hash_file, write_json_atomic
 log = logging.getLogger(__name__)
 
 REFERENCE_INFO = "reference.json"
+HASHES_FILE = "train_hashes.npy"  # perceptual hashes of the train images (params dedup.hash, hash_size)
+PARZEN_VALIDATION = 10000  # the last 10,000 train images choose sigma, as the MNIST validation split of the GAN paper
 
 
 # --------------------------------------------------------------------------- the extractor of a reference
@@ -113,6 +117,12 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
                                           progress=False, source=source)
             M.save_features(features, tmp / f"{split}.npz")
             summary["splits"][split] = {"n": len(features), "adapted": adapted}
+        t = time.perf_counter()
+        dedup = params.dedup
+        train_images = load_images(root, "train")[0].images
+        np.save(tmp / HASHES_FILE, memo.perceptual_hashes(train_images, dedup.hash, dedup.hash_size))
+        summary["hashes"] = {"hash": dedup.hash, "hash_size": dedup.hash_size, "n": len(train_images),
+                             "seconds": round(time.perf_counter() - t, 2)}
         summary["seconds"] = round(time.perf_counter() - started, 2)
         write_json_atomic(tmp / REFERENCE_INFO, summary)
         if baseline is not None:
@@ -120,6 +130,11 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
+            other = "test" if m.reference_split == "train" else "train"
+            held_out = load_images(root, other)[0].images[: m.n_fake]
+            result["memorisation"] = memo.hash_copies(
+                held_out, train_images, np.load(tmp / HASHES_FILE), method=dedup.hash, hash_size=dedup.hash_size,
+                threshold=dedup.threshold, min_correlation=dedup.min_correlation)
             write_json_atomic(baseline, result)
     log.info("reference@%s: %s in %.1f s", dataset,
              ", ".join(f"{s} {v['n']}" for s, v in summary["splits"].items()), summary["seconds"])
@@ -232,8 +247,39 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
             result["class_accuracy"] = class_accuracy_of(fake.for_metric("isc"), labels, extractor.class_names)
         else:
             result["class_accuracy"] = None  # the network does not know this dataset's classes
+    t = time.perf_counter()
+    ref_dir = Path(references_root) / dataset
+    hashes_path = ref_dir / HASHES_FILE
+    if not hashes_path.is_file():
+        raise GanlabError(f"{hashes_path}: the reference has no train hashes; run `dvc repro reference@{dataset}`")
+    if ref.get("hashes", {}).get("hash") != params.dedup.hash or ref["hashes"].get("hash_size") != params.dedup.hash_size:
+        raise GanlabError(f"{ref_dir}: hashed with {ref.get('hashes')}, params dedup ask for {params.dedup.hash} "
+                          f"of size {params.dedup.hash_size}; run `dvc repro reference@{dataset}`")
+    train_images = load_images(Path(data_root) / dataset, "train")[0].images
+    memorisation = memo.hash_copies(images, train_images, np.load(hashes_path), method=params.dedup.hash,
+                                    hash_size=params.dedup.hash_size, threshold=params.dedup.threshold,
+                                    min_correlation=params.dedup.min_correlation)
+    train_features = load_reference(ref_dir, "train")[0].for_metric("fid")
+    heldout = subset(load_reference(ref_dir, "test")[0], m.n_fake, m.seed + 1).for_metric("fid")
+    summary, dists, idx = memo.neighbour_summary(fake.for_metric("fid"), heldout, train_features, m.nearest_k)
+    memorisation["nearest"] = {**summary, "space": f"{extractor.name} {extractor.layers['fid']} features"}
+    if nearest_png is not None and m.nearest_rows:
+        memorisation["nearest"]["grid"] = memo.neighbour_grid(images, train_images, dists, idx, m.nearest_rows,
+                                                              nearest_png)
+    result["memorisation"] = memorisation
+    memorisation_seconds = time.perf_counter() - t
+
+    parzen_seconds = 0.0
+    if run in m.parzen:
+        t = time.perf_counter()
+        train_split = load_images(Path(data_root) / dataset, "train")[0].images
+        test_split = load_images(Path(data_root) / dataset, "test")[0].images
+        result["parzen"] = parzen_log_likelihood(images, train_split[-PARZEN_VALIDATION:], test_split)
+        result["parzen"]["protocol"]["validation"] = f"the last {PARZEN_VALIDATION} images of the train split"
+        parzen_seconds = time.perf_counter() - t
     result["seconds"] = {"generate": round(generate_seconds, 2), "features": round(extract_seconds, 2),
-                         "metrics": round(metric_seconds, 2), "total": round(time.perf_counter() - started, 2)}
+                         "metrics": round(metric_seconds, 2), "memorisation": round(memorisation_seconds, 2),
+                         "parzen": round(parzen_seconds, 2), "total": round(time.perf_counter() - started, 2)}
     write_json_atomic(out, result)
     log.info("metrics@%s: FID %.3f, KID %.5f, IS %.3f, precision %.3f, recall %.3f (%s, %d real, %d generated)",
              run, result["fid"], result["kid_mean"], result["is_mean"], result["precision"], result["recall"],

@@ -1,0 +1,146 @@
+"""Does a generator copy its training images? Two checks, reusing the face curation's tools.
+
+1. **Perceptual-hash copies**: the share of generated images whose hash lies within the
+   de-duplication threshold (params ``dedup``) of some training image's hash, and of those the
+   share that the curation's aligned thumbnail correlation also confirms (``min_correlation``):
+   the same test that decided which face crops were duplicates. On digits the hash alone is
+   loose (every digit is a bright stroke on black), which is why both shares are reported.
+2. **Nearest training images** in the evaluator's feature space: a grid of the generated samples
+   closest to the training set beside their nearest training images, and the median distance of
+   a generated sample to its nearest training image divided by that of a held-out real image (a
+   ratio well below 1 means samples sit closer to the training set than new real data does).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganlab.data.dedup import AlignedCorrelation, hash_images
+from ganlab.errors import GanlabError
+from ganlab.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+
+def _nhwc_list(images: torch.Tensor | np.ndarray) -> list[np.ndarray]:
+    """uint8 images (N, C, H, W) tensor or (N, H, W, C) array as a list of (H, W, C) arrays."""
+    if torch.is_tensor(images):
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise GanlabError(f"expected uint8 images (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
+        images = images.permute(0, 2, 3, 1).numpy()
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise GanlabError(f"expected uint8 images (N, H, W, C); got {images.dtype} {images.shape}")
+    return list(images)
+
+
+def perceptual_hashes(images: torch.Tensor | np.ndarray, method: str, hash_size: int) -> np.ndarray:
+    """(N, W) uint64 hash words of uint8 images (ganlab.data.dedup.hash_images)."""
+    return hash_images(_nhwc_list(images), method, hash_size)
+
+
+def nearest_hashes(query: np.ndarray, bank: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """For each query hash, the Hamming distance to its nearest hash in ``bank`` and that hash's
+    index (the first on ties). Blockwise XOR and popcount: 10,000 x 60,000 64-bit hashes in seconds."""
+    query, bank = np.asarray(query, dtype=np.uint64), np.asarray(bank, dtype=np.uint64)
+    if query.ndim != 2 or bank.ndim != 2 or query.shape[1] != bank.shape[1]:
+        raise GanlabError(f"hash arrays must be (N, W) with one W; got {query.shape} and {bank.shape}")
+    if len(bank) == 0:
+        raise GanlabError("no training hashes to compare with")
+    dist = np.empty(len(query), dtype=np.int64)
+    index = np.empty(len(query), dtype=np.int64)
+    for start in range(0, len(query), block):
+        d = np.bitwise_count(query[start : start + block, None, :] ^ bank[None, :, :]).sum(-1, dtype=np.int64)
+        index[start : start + block] = d.argmin(1)
+        dist[start : start + block] = d.min(1)
+    return dist, index
+
+
+def hash_copies(generated: torch.Tensor | np.ndarray, train: np.ndarray, train_hashes: np.ndarray, *,
+                method: str, hash_size: int, threshold: int, min_correlation: float) -> dict[str, Any]:
+    """Check 1 (module docstring): shares of ``generated`` within ``threshold`` bits of a training
+    hash, and confirmed by the aligned correlation as well; with the indices of the confirmed ones."""
+    gen_hashes = perceptual_hashes(generated, method, hash_size)
+    dist, index = nearest_hashes(gen_hashes, train_hashes)
+    near = np.flatnonzero(dist <= threshold)
+    gen_list = _nhwc_list(generated)
+    correlation = np.zeros(0, dtype=np.float32)
+    if len(near):
+        pairs = np.stack([np.arange(len(near)), len(near) + np.arange(len(near))], 1)
+        checker = AlignedCorrelation([gen_list[i] for i in near] + [train[index[i]] for i in near])
+        correlation = checker(pairs)
+    confirmed = near[correlation >= min_correlation]
+    n = len(gen_hashes)
+    return {
+        "share": float(len(near) / n), "confirmed_share": float(len(confirmed) / n),
+        "n_within_threshold": int(len(near)), "n_confirmed": int(len(confirmed)),
+        "confirmed": [{"sample": int(i), "train_index": int(index[i]), "bits": int(dist[i])} for i in confirmed[:50]],
+        "median_bits_to_nearest": float(np.median(dist)),
+        "protocol": {"hash": method, "hash_size": hash_size, "threshold_bits": threshold,
+                     "min_correlation": min_correlation, "n_generated": n, "n_train": int(len(train_hashes)),
+                     "confirm": "best normalised correlation of 32 px grey thumbnails under shifts and zooms "
+                                "(ganlab.data.dedup.AlignedCorrelation), as the face curation"},
+    }
+
+
+def nearest_neighbours(query: np.ndarray, bank: np.ndarray, k: int = 1, block: int = 1024
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(distances (N, k), indices (N, k)) of each query row's k nearest ``bank`` rows (euclidean),
+    nearest first; blockwise so 10,000 x 60,000 fits in memory."""
+    q, b = torch.as_tensor(np.asarray(query, dtype=np.float32)), torch.as_tensor(np.asarray(bank, dtype=np.float32))
+    if q.dim() != 2 or b.dim() != 2 or q.shape[1] != b.shape[1]:
+        raise GanlabError(f"feature arrays must be (N, D) with one D; got {tuple(q.shape)} and {tuple(b.shape)}")
+    if not 1 <= k <= len(b):
+        raise GanlabError(f"k = {k}: must lie in 1..{len(b)} (the training features)")
+    dists, idx = [], []
+    b_sq = (b * b).sum(1)
+    for start in range(0, len(q), block):
+        x = q[start : start + block]
+        d2 = ((x * x).sum(1, keepdim=True) + b_sq[None, :] - 2.0 * x @ b.T).clamp_min_(0)
+        d, i = d2.topk(k, dim=1, largest=False)
+        dists.append(d.sqrt())
+        idx.append(i)
+    return torch.cat(dists).numpy(), torch.cat(idx).numpy()
+
+
+def neighbour_summary(gen_features: np.ndarray, heldout_features: np.ndarray, train_features: np.ndarray,
+                      k: int = 1) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Check 2's numbers: median nearest-training distance of generated and held-out real images
+    and their ratio; also returns the generated images' (distances, indices) for the grid."""
+    d_gen, i_gen = nearest_neighbours(gen_features, train_features, k)
+    d_real, _ = nearest_neighbours(heldout_features, train_features, 1)
+    median_gen, median_real = float(np.median(d_gen[:, 0])), float(np.median(d_real[:, 0]))
+    summary = {"median_distance_generated": median_gen, "median_distance_heldout_real": median_real,
+               "distance_ratio": median_gen / median_real if median_real > 0 else float("nan"),
+               "n_generated": int(len(gen_features)), "n_heldout": int(len(heldout_features)),
+               "n_train": int(len(train_features))}
+    return summary, d_gen, i_gen
+
+
+def neighbour_grid(generated: torch.Tensor, train: np.ndarray, distances: np.ndarray, indices: np.ndarray,
+                   rows: int, path: str | Path) -> dict[str, Any]:
+    """A PNG: the ``rows`` generated samples nearest the training set (column 1) beside their k
+    nearest training images, nearest first. Returns which samples and images it shows."""
+    from torchvision.utils import make_grid
+    from PIL import Image
+
+    order = np.argsort(distances[:, 0], kind="stable")[:rows]
+    k = indices.shape[1]
+    train_t = torch.from_numpy(np.ascontiguousarray(train[indices[order].reshape(-1)])).permute(0, 3, 1, 2)
+    tiles = []
+    for r, i in enumerate(order):
+        tiles.append(generated[i])
+        tiles.extend(train_t[r * k : (r + 1) * k])
+    grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=k + 1, padding=2, pad_value=1.0)
+    array = (grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
+    with atomic_write(Path(path)) as fh:
+        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(fh, format="PNG")
+    return {"path": str(path), "samples": [int(i) for i in order],
+            "train_indices": [[int(j) for j in indices[i]] for i in order],
+            "layout": f"each row: a generated sample, then its {k} nearest training images in evaluator-feature "
+                      "space; rows: the samples nearest the training set first"}

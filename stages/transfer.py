@@ -1,0 +1,27 @@
+"""Stage transfer: DCGAN's CIFAR-10 transfer test (params transfer) of the discriminators of
+transfer.runs, with random-init and raw-pixel baselines, into reports/transfer (metrics.json, README.md)."""
+
+from pathlib import Path
+
+import typer
+
+from ganlab.cli import run_guarded, setup_logging
+from ganlab.eval.transfer import load_transfer_params, write_transfer_stage
+
+
+def main(
+    params: Path = typer.Option(Path("params.yaml"), help="The params file."),
+    data_root: Path = typer.Option(Path("data"), help="CIFAR-10 is read from DATA_ROOT/cifar10, each run's "
+                                                       "dataset.json from DATA_ROOT/<dataset>."),
+    models_root: Path = typer.Option(None, help="Trained runs are read from MODELS_ROOT/<run>; default "
+                                                "DATA_ROOT/models."),
+    out: Path = typer.Option(Path("reports/transfer"), help="Output folder: metrics.json and README.md."),
+    progress: bool = typer.Option(False, help="Show progress bars (off in the pipeline: logs instead)."),
+) -> None:
+    setup_logging()
+    p, config = run_guarded(load_transfer_params, params)
+    run_guarded(write_transfer_stage, p, config, data_root, models_root, out, progress=progress)
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,278 @@
+"""DCGAN's transfer test (ganlab.eval.transfer) and its L2-SVM (ganlab.eval.svm), on tiny synthetic data.
+
+The one test on the real CIFAR-10 is skipped unless GANLAB_DATA_MIRROR names the mirror folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from conftest import run_in
+
+from ganlab.eval.svm import GramPreconditioner, fit_l2svm, select_c_and_refit, stratified_holdout
+from ganlab.eval.transfer import (RANDOM_SUFFIX, RAW, TransferConfig, TransferError, conv_features, feature_dim,
+                                  load_discriminator, load_transfer_params, random_discriminator, run_transfer,
+                                  write_transfer_stage)
+from ganlab.errors import ParamsError
+from ganlab.models import registry
+from ganlab.models.base import DataSpec
+
+MIRROR = os.environ.get("GANLAB_DATA_MIRROR")  # read at import: the isolated_env fixture hides it
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------- the solver
+
+
+def blobs(n: int, d: int, k: int, seed: int, spread: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """k Gaussian classes in d dimensions, mixed by a random matrix (correlated features), standardised."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    x = (rng.normal(size=(k, d))[y] + spread * rng.normal(size=(n, d))) @ rng.normal(size=(d, d))
+    return (x - x.mean(0)) / x.std(0), y
+
+
+@pytest.mark.parametrize("c", [0.01, 1.0])
+@pytest.mark.parametrize("precondition", [False, True])
+def test_solver_agrees_with_sklearn_linear_svc(c, precondition):
+    from sklearn.svm import LinearSVC
+
+    x, y = blobs(400, 30, 4, seed=0)
+    # a huge intercept_scaling makes LIBLINEAR's penalised bias effectively unpenalised, as ours is
+    ref = LinearSVC(C=c, loss="squared_hinge", penalty="l2", dual=False, intercept_scaling=1000, tol=1e-10,
+                    max_iter=100000).fit(x, y)
+    xt = torch.from_numpy(x)
+    pre = GramPreconditioner.of(xt) if precondition else None
+    fit = fit_l2svm(xt, torch.from_numpy(y), 4, c, tol=1e-9, preconditioner=pre)
+    ours, theirs = fit.decision_function(xt).numpy(), ref.decision_function(x)
+    assert fit.converged
+    assert np.abs(ours - theirs).max() < 1e-3 * np.abs(theirs).max()
+    assert (ours.argmax(1) == theirs.argmax(1)).all()
+    assert np.allclose(fit.weight.numpy().T, ref.coef_, atol=1e-3 * np.abs(ref.coef_).max())
+
+
+def test_warm_start_and_float32_reach_the_same_solution():
+    x, y = blobs(300, 20, 3, seed=1)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    cold = fit_l2svm(xt, yt, 3, 0.3, tol=1e-8)
+    warm = fit_l2svm(xt, yt, 3, 0.3, tol=1e-8, init=fit_l2svm(xt, yt, 3, 0.03, tol=1e-8))
+    single = fit_l2svm(xt.float(), yt, 3, 0.3, tol=1e-4)
+    assert torch.allclose(cold.weight, warm.weight, atol=1e-5)
+    assert warm.cg_steps < cold.cg_steps
+    assert torch.allclose(single.weight.double(), cold.weight, atol=1e-3 * float(cold.weight.abs().max()))
+
+
+def test_grid_search_takes_the_best_c_and_the_smaller_of_ties():
+    x, y = blobs(300, 10, 3, seed=2, spread=0.01)  # separable: every C is perfect on held-out data
+    search = select_c_and_refit(torch.from_numpy(x), torch.from_numpy(y), 3, (10.0, 0.1, 1.0), 0.2, seed=0)
+    assert search.val_accuracy == {0.1: 1.0, 1.0: 1.0, 10.0: 1.0} and search.c == 0.1
+    x, y = blobs(200, 60, 3, seed=3, spread=4.0)  # noisy and wide: large C overfits
+    search = select_c_and_refit(torch.from_numpy(x), torch.from_numpy(y), 3, (1e-4, 1e-2, 10.0), 0.3, seed=0)
+    assert search.c == max(search.val_accuracy, key=lambda c: (search.val_accuracy[c], -c))
+
+
+def test_held_out_part_is_stratified_and_disjoint():
+    labels = np.repeat(np.arange(5), [10, 20, 30, 40, 50])
+    fit, held = stratified_holdout(labels, 0.2, seed=0)
+    assert np.bincount(labels[held]).tolist() == [2, 4, 6, 8, 10]
+    assert sorted(np.concatenate([fit, held]).tolist()) == list(range(len(labels)))
+
+
+# --------------------------------------------------------------------------- features
+
+
+def tiny_discriminator(variant: str, shape: tuple[int, int, int], width: int = 4) -> torch.nn.Module:
+    cls = registry.get(variant)
+    torch.manual_seed(0)
+    return cls(cls.Config(width=width), DataSpec(shape, 0), torch.device("cpu")).nets["discriminator"]
+
+
+@pytest.mark.parametrize("variant", ["dcgan", "wgan_gp", "sngan"])
+@pytest.mark.parametrize("shape, dim", [((3, 32, 32), (4 + 8 + 16) * 16), ((1, 28, 28), (4 + 8) * 16),
+                                        ((1, 64, 64), (4 + 8 + 16 + 32) * 16)])
+def test_every_conv_layer_but_the_logit_is_pooled_to_4x4(variant, shape, dim):
+    net = tiny_discriminator(variant, shape)
+    images = torch.randint(0, 256, (5, *shape), dtype=torch.uint8)
+    features = conv_features(net, images, pool=4, batch_size=2)
+    assert features.shape == (5, dim) == (5, feature_dim(net, 4))
+    assert conv_features(net, images, pool=2).shape == (5, dim // 4)
+    # the first block: max over each 4x4 cell of LeakyReLU(conv(x)), in (channel, row, column) order
+    x = images.float() / 127.5 - 1
+    with torch.no_grad():  # in eval mode, as conv_features runs it (spectral norm's power step only in training)
+        first = F.leaky_relu(net.eval()[0](x), 0.2)
+    assert torch.allclose(features[:, : 4 * 16], F.adaptive_max_pool2d(first, 4).flatten(1), atol=1e-6)
+    assert torch.equal(features, conv_features(net, images, pool=4, batch_size=5))  # batch size changes nothing
+
+
+def test_a_discriminator_without_conv_layers_is_refused():
+    mlp = registry.get("gan")(registry.get("gan").Config(), DataSpec((1, 28, 28), 0), torch.device("cpu"))
+    with pytest.raises(TransferError, match="has 0 convolution"):
+        conv_features(mlp.nets["discriminator"], torch.zeros(1, 1, 28, 28, dtype=torch.uint8))
+
+
+# --------------------------------------------------------------------------- a tiny project
+
+
+def coloured_squares(n: int, side: int, channels: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """10 classes: a bright square at a class-specific place (and colour), on noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 60, (n, side, side, channels)).astype(np.uint8)
+    s = side // 4
+    for i, k in enumerate(labels):
+        r, c = divmod(int(k), 4)
+        images[i, r * s : r * s + s, c * s : c * s + s, k % channels] += 180
+    return images, labels
+
+
+def write_dataset(root: Path, name: str, side: int, channels: int, variant: str) -> None:
+    from ganlab.data.datasets import write_content
+    from ganlab.data.formats import ImageData, ImageSplit
+
+    splits = {split: ImageSplit(*coloured_squares(n, side, channels, seed))
+              for split, n, seed in (("train", 200, 0), ("test", 60, 1))}
+    (root / name).mkdir(parents=True)
+    info = write_content(ImageData(splits, [f"c{k}" for k in range(10)]), root / name)
+    (root / name / "dataset.json").write_text(json.dumps({"name": name, "variant": variant, **info}))
+
+
+RUNS = {
+    "tiny": {"variant": "dcgan", "data": "cifar10", "model": {"width": 4}},
+    "tiny-grey": {"variant": "sngan", "data": "mnist", "model": {"width": 4}},  # 28x28 grey: inputs adapted
+    "mlp": {"variant": "gan", "data": "cifar10", "model": {"hidden": 8}},
+}
+TRAIN = {"steps": 3, "batch_size": 16, "n_samples": 4, "dvclive": False, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """data/cifar10 (32x32 RGB), data/mnist (28x28 grey), params.yaml and 3-step runs in data/models."""
+    from ganlab.train.run import train_run
+
+    root = tmp_path_factory.mktemp("transfer")
+    write_dataset(root / "data", "cifar10", 32, 3, "jpeg-q75")
+    write_dataset(root / "data", "mnist", 28, 1, "official")
+    params = {"models": {name: {**run, "train": TRAIN} for name, run in RUNS.items()},
+              "transfer": {"runs": ["tiny", "tiny-grey"], "c_grid": [0.001, 0.1], "val_fraction": 0.25}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    p = load_params_without_transfer(root / "params.yaml")
+    for name in ("tiny", "tiny-grey"):
+        train_run(p, name, root / "data", progress=False)
+    return root
+
+
+def load_params_without_transfer(path: Path):  # noqa: ANN201
+    return load_transfer_params(path)[0]
+
+
+def test_params_section_is_checked(project, tmp_path):
+    _, config = load_transfer_params(project / "params.yaml")
+    assert config.runs == ("tiny", "tiny-grey") and config.c_grid == (0.001, 0.1) and config.pool == 4
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    for bad, message in (({"pooll": 4}, r"unknown key 'transfer\.pooll' \(did you mean 'pool'\?\)"),
+                         ({"c_grid": [0.1, -1.0]}, r"every C must be > 0"),
+                         ({"val_fraction": 1.5}, r"transfer\.val_fraction = 1\.5 is out of range")):
+        (tmp_path / "p.yaml").write_text(yaml.safe_dump({**raw, "transfer": bad}))
+        with pytest.raises(ParamsError, match=message):
+            load_transfer_params(tmp_path / "p.yaml")
+
+
+def test_trained_discriminator_differs_from_its_random_twin(project):
+    p = load_params_without_transfer(project / "params.yaml")
+    data = project / "data"
+    trained = load_discriminator(p, "tiny", data, data / "models")
+    twin, twin_again = (random_discriminator(p, "tiny", data, seed=0) for _ in range(2))
+    images = torch.from_numpy(coloured_squares(20, 32, 3, seed=5)[0]).permute(0, 3, 1, 2).contiguous()
+    f_trained, f_twin = conv_features(trained.net, images), conv_features(twin.net, images)
+    assert torch.equal(f_twin, conv_features(twin_again.net, images))  # the twin is fixed by its seed
+    assert not torch.allclose(f_trained, f_twin, atol=1e-3)
+    assert trained.trained_on["step"] == 3 and trained.trained_on["dataset_variant"] == "jpeg-q75"
+    assert twin.name == "tiny" + RANDOM_SUFFIX and twin.trained_on == {}
+    state = torch.load(data / "models" / "tiny" / "checkpoint.pt", weights_only=True)["model"]["nets"]
+    assert torch.equal(trained.net[0].weight, state["discriminator.0.weight"])
+
+
+def test_bad_runs_are_named(project, tmp_path):
+    p = load_params_without_transfer(project / "params.yaml")
+    data = project / "data"
+    with pytest.raises(TransferError, match=r"transfer.runs: no such run 'models.tnyi' \(did you mean 'tiny'\?\)"):
+        run_transfer(p, TransferConfig(runs=("tnyi",)), data)
+    with pytest.raises(TransferError, match=r"mlp \(gan\): the discriminator has 0 convolution"):
+        run_transfer(p, TransferConfig(runs=("mlp",)), data)
+    with pytest.raises(TransferError, match=r"no checkpoint of run 'tiny'; train it first \(dvc repro train@tiny\)"):
+        run_transfer(p, TransferConfig(runs=("tiny",)), data, models_root=tmp_path)
+    wider = load_params_without_transfer(project / "params.yaml").models["tiny"]
+    import dataclasses
+
+    p2 = dataclasses.replace(p, models={**p.models, "tiny": dataclasses.replace(
+        wider, model=dataclasses.replace(wider.model, width=8))})
+    with pytest.raises(TransferError, match=r"does not fit models.tiny as params.yaml builds it"):
+        load_discriminator(p2, "tiny", data, data / "models")
+
+
+def test_stage_writes_ours_and_the_published_rows_apart(project, tmp_path):
+    p, config = load_transfer_params(project / "params.yaml")
+    result = write_transfer_stage(p, config, project / "data", None, tmp_path / "out")
+    names = [r["name"] for r in result["rows"]]
+    assert names == ["tiny", "tiny" + RANDOM_SUFFIX, "tiny-grey", "tiny-grey" + RANDOM_SUFFIX, RAW]
+    assert not any(r["published"] for r in result["rows"])
+    assert all(r["cifar10_variant"] == "jpeg-q75" for r in result["rows"])
+    grey = result["rows"][2]
+    assert grey["input"].startswith("RGB to grey (BT.601 luma); 32x32 resized to 28x28")
+    assert grey["trained_on"] == {**grey["trained_on"], "dataset": "mnist", "dataset_variant": "official", "step": 3}
+    assert result["rows"][-1]["feature_dim"] == 3072 and result["rows"][-1]["test_accuracy"] > 0.5  # squares are easy
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["published"]["DCGAN + L2-SVM (the paper)"] == {"test_accuracy": 0.828, "published": True}
+    assert {v["test_accuracy"] for v in metrics["published"].values()} == {0.828, 0.806, 0.82, 0.843}
+    assert all(v["published"] for v in metrics["published"].values())
+    assert metrics["tiny"]["c"] in (0.001, 0.1) and metrics["tiny"]["step"] == 3 and "step" not in metrics[RAW]
+    readme = (tmp_path / "out" / "README.md").read_text()
+    ours, published = readme.split("## Published")
+    assert "| tiny |" in ours and "82.8%" not in ours
+    assert "| Exemplar CNN | 84.3% |" in published and "| tiny |" not in published
+    assert "jpeg-q75" in readme.splitlines()[2]
+
+
+def test_stage_command(project, tmp_path):
+    import subprocess
+
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    for name, runs in (("good", ["tiny"]), ("bad", ["tiny-gery"])):
+        section = {"runs": runs, "c_grid": [0.1], "random_baselines": False}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({**raw, "transfer": section}))
+    out = run_in([sys.executable, str(ROOT / "stages" / "transfer.py"), "--params", str(tmp_path / "good.yaml"),
+                  "--out", str(tmp_path / "out")], project, OMP_NUM_THREADS="1")
+    assert "raw pixels: test accuracy" in out
+    assert set(json.loads((tmp_path / "out" / "metrics.json").read_text())) >= {"tiny", RAW, "published"}
+    proc = subprocess.run([sys.executable, str(ROOT / "stages" / "transfer.py"), "--params", str(tmp_path / "bad.yaml"),
+                           "--out", str(tmp_path / "bad")], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 2 and "transfer.runs names 'tiny-gery', which is not a run under models: (did you mean 'tiny-grey'?)" in proc.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+# --------------------------------------------------------------------------- the real CIFAR-10
+
+
+@pytest.mark.mirror
+@pytest.mark.slow
+@pytest.mark.skipif(not MIRROR or not Path(MIRROR).is_dir(), reason="GANLAB_DATA_MIRROR is not set to a folder")
+def test_raw_pixels_on_the_mirrors_cifar10(tmp_path, monkeypatch):
+    from ganlab.data.fetch import fetch_dataset
+
+    monkeypatch.setenv("GANLAB_DATA_MIRROR", MIRROR)
+    fetch_dataset("cifar10", tmp_path / "cifar10", progress=False)
+    config = TransferConfig(runs=(), train_subset=2000, c_grid=(1e-4, 1e-3))
+    result = run_transfer(None, config, tmp_path)
+    (row,) = result["rows"]
+    assert row["cifar10_variant"] == result["protocol"]["cifar10_variant"] == "jpeg-q75"
+    assert result["protocol"]["n_test"] == 10000 and row["feature_dim"] == 3072
+    assert 0.25 < row["test_accuracy"] < 0.45  # linear SVMs on raw CIFAR-10 pixels: ~40% with all of train
