@@ -36,7 +36,6 @@ PUBLISHED: tuple[tuple[str, str, str, str, str, str], ...] = (
      "Karras et al. 2018, Table 3"),
 )
 
-COLUMNS = ("fid", "kid_mean", "is_mean", "precision", "recall", "class_accuracy", "memorised", "parzen_ll")
 
 
 def flat_row(result: dict[str, Any]) -> dict[str, float]:
@@ -45,7 +44,9 @@ def flat_row(result: dict[str, Any]) -> dict[str, float]:
     accuracy = result.get("class_accuracy")
     row["class_accuracy"] = accuracy.get("accuracy") if isinstance(accuracy, dict) else None
     memorisation = result.get("memorisation")
-    row["memorised"] = memorisation.get("share") if isinstance(memorisation, dict) else None
+    if isinstance(memorisation, dict):
+        row["copies"] = memorisation.get("confirmed_share")
+        row["nn_ratio"] = (memorisation.get("nearest") or {}).get("distance_ratio")
     parzen = result.get("parzen")
     row["parzen_ll"] = parzen.get("log_likelihood") if isinstance(parzen, dict) else None
     return {k: round(float(v), 6) for k, v in row.items() if v is not None}
@@ -107,15 +108,17 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None) -> tup
              "Written by `dvc repro` (stages reference@<dataset>, metrics@<run>, metrics-table). Numbers are "
              "comparable only within one table: each is measured under the protocol printed above it. "
              "FID and KID: lower is better; IS, precision, recall, class accuracy: higher is better. "
-             "KID is MMD^2 x 1 (not x 1000). Memorised: share of generated images within the de-duplication "
-             "threshold of a training image by perceptual hash. The *real ... images* row of each table puts held-out real "
+             "KID is MMD^2 x 1 (not x 1000). Copies: share of generated images within the de-duplication "
+             "threshold of a training image by perceptual hash and confirmed by the curation's aligned correlation. "
+             "NN ratio: median distance of a generated image to its nearest training image over that of a held-out "
+             "real image, in evaluator features (well below 1: samples hug the training set). The *real ... images* row of each table puts held-out real "
              "images in the generated images' place: the floor of FID and KID, and precision and recall a perfect "
              "generator would reach.", ""]
     for key, runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         protocol = results[runs[0]]["protocol"]
         lines += [f"## {protocol.get('dataset')} ({protocol.get('extractor')})", "", describe(protocol), "",
-                  "| run | variant | FID | KID (std) | IS (std) | precision | recall | class acc. | memorised | Parzen LL |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| run | variant | FID | KID (std) | IS (std) | precision | recall | class acc. | copies | NN ratio "
+                  "| Parzen LL |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for run in sorted(runs, key=lambda r: table[r].get("fid", float("inf"))):
             r, row = results[run], table[run]
             generated = r["protocol"].get("generated", {})
@@ -124,7 +127,7 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None) -> tup
                 f"| {run} | {variant} | {_fmt(row.get('fid'), 2)} | {_fmt(row.get('kid_mean'), 4)} "
                 f"({_fmt(row.get('kid_std'), 4)}) | {_fmt(row.get('is_mean'), 2)} ({_fmt(row.get('is_std'), 2)}) | "
                 f"{_fmt(row.get('precision'))} | {_fmt(row.get('recall'))} | {_fmt(row.get('class_accuracy'))} | "
-                f"{_fmt(row.get('memorised'), 4)} | {_fmt(row.get('parzen_ll'), 1)} |")
+                f"{_fmt(row.get('copies'), 4)} | {_fmt(row.get('nn_ratio'), 2)} | {_fmt(row.get('parzen_ll'), 1)} |")
         lines.append("")
     lines += ["## Published numbers (not ours; other protocols)", "",
               "Measured by the papers' authors, most with Inception-v3 on the official CIFAR-10. They are comparable "
