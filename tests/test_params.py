@@ -143,3 +143,18 @@ def test_every_variant_validates_its_model_section(tmp_path, variant):
             path = write(tmp_path, f"models:\n  a: {{variant: {variant}, data: {data}, model: {{{f.name}: -1000000}}}}\n")
             with pytest.raises(ParamsError, match=rf"models\.a\.model\.{f.name} = -1000000(\.0)? is out of range"):
                 load_params(path)
+
+
+def test_tiny_profile_is_params_yaml_cut_down_and_up_to_date():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tiny", ROOT / "profiles" / "tiny.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    assert (ROOT / "profiles" / "tiny.yaml").read_text() == tiny.tiny((ROOT / "params.yaml").read_text()), \
+        "profiles/tiny.yaml is stale: run python profiles/tiny.py"
+    params, small = load_params(ROOT / "params.yaml"), load_params(ROOT / "profiles" / "tiny.yaml")
+    assert set(small.models) == set(params.models) and set(small.metrics.runs) == set(params.metrics.runs)
+    assert all(run.train.steps <= 9 for run in small.models.values())
+    assert all(e.epochs == 1 and e.train_subset == 2000 for e in small.evaluators.values())
+    assert small.metrics.n_fake == 200 and small.transfer.train_subset == 2000

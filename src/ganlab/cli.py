@@ -180,6 +180,35 @@ def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The para
 
 
 @app.command()
+def sample(
+    model: str = typer.Argument(..., help="A generator: a generator.pt file, a folder holding one, or a run name "
+                                "(data/models/<run>/generator.pt); `dvc artifacts get` or `dvc get` fetches shared ones."),
+    n: int = typer.Option(64, "--n", help="Samples in the grid."),
+    out: Path = typer.Option(Path("grid.png"), help="The PNG to write."),
+    seed: int = typer.Option(0, help="Seed of the latent codes."),
+    interpolate: bool = typer.Option(False, "--interpolate", help="Rows of walks between random codes instead."),
+    mode: str = typer.Option("slerp", help="Interpolation: slerp (along the sphere) or lerp (straight line)."),
+    steps: int = typer.Option(8, help="Images per interpolation row."),
+) -> None:
+    """Draw a grid of samples (or latent interpolations) from a trained generator."""
+    from ganlab.report.samples import interpolation_grid, sample_grid
+    from ganlab.train.trainer import load_generator
+
+    path = Path(model)
+    if path.is_dir():
+        path = path / "generator.pt"
+    elif not path.exists() and "/" not in model and not model.endswith(".pt"):
+        path = Path("data") / "models" / model / "generator.pt"
+    variant = run_guarded(load_generator, path)
+    if interpolate:
+        written = run_guarded(interpolation_grid, variant, out, rows=max(1, n // steps), steps=steps, mode=mode,
+                              seed=seed)
+    else:
+        written = run_guarded(sample_grid, variant, n, out, seed=seed)
+    typer.echo(f"{written}: {variant.name} from {path}")
+
+
+@app.command()
 def variance(
     repo: Path = typer.Option(Path("."), help="The DVC project whose experiments are read."),
     out: Path = typer.Option(Path("reports/variance"), help="Writes OUT.md and OUT.json."),

@@ -130,8 +130,7 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
-            other = "test" if m.reference_split == "train" else "train"
-            held_out = load_images(root, other)[0].images[: m.n_fake]
+            held_out = load_images(root, "test")[0].images[: m.n_fake]  # never in the bank it is searched in
             result["memorisation"] = memo.hash_copies(
                 held_out, train_images, np.load(tmp / HASHES_FILE), method=dedup.hash, hash_size=dedup.hash_size,
                 threshold=dedup.threshold, min_correlation=dedup.min_correlation)
