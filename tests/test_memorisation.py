@@ -119,3 +119,36 @@ def test_sigma_is_chosen_on_validation_and_bad_input_is_named() -> None:
         parzen_log_likelihood(data[:0], data[:10], data[:10])
     with pytest.raises(GanlabError, match="one D"):
         parzen_log_likelihood(data[:10], rng.integers(0, 255, (5, 3, 3, 1), dtype=np.uint8), data[:10])
+
+
+def test_noised_copies_lie_within_the_dedup_threshold_and_unrelated_patterns_do_not() -> None:
+    train = shapes(200, 0)
+    hashes = memo.perceptual_hashes(train, "phash", 8)
+    rng = np.random.default_rng(7)
+    noised = np.clip(train[:20] + rng.normal(0, 16, train[:20].shape), 0, 255).astype(np.uint8)
+    dist, idx = memo.nearest_hashes(memo.perceptual_hashes(noised, "phash", 8), hashes)
+    assert dist.max() <= 16 and np.array_equal(idx, np.arange(20))  # params dedup.threshold: 16 bits
+    yy, xx = np.mgrid[:32, :32]
+    patterns = np.stack([(xx // 4 + yy // 4) % 2 * 255, (xx * 8).clip(0, 255), (np.sin(xx / 2) + 1) * 127])
+    out = memo.hash_copies(patterns.astype(np.uint8)[..., None], train, hashes, method="phash", hash_size=8,
+                           threshold=16, min_correlation=0.94)
+    assert out["n_within_threshold"] == 0 and out["share"] == 0.0 and out["median_bits_to_nearest"] > 16
+
+
+def test_memorisation_bad_inputs_are_named() -> None:
+    train = shapes(10, 0)
+    hashes = memo.perceptual_hashes(train, "phash", 8)
+    kwargs = {"method": "phash", "hash_size": 8, "threshold": 16, "min_correlation": 0.94}
+    with pytest.raises(GanlabError, match="no generated images"):
+        memo.hash_copies(train[:0], train, hashes, **kwargs)
+    with pytest.raises(GanlabError, match="10 training images but 9 training hashes"):
+        memo.hash_copies(train[:2], train, hashes[:9], **kwargs)
+    with pytest.raises(GanlabError, match="unknown hash 'qhash'"):
+        memo.perceptual_hashes(train, "qhash", 8)
+    bank = np.random.default_rng(0).normal(size=(5, 4))
+    with pytest.raises(GanlabError, match="no query features"):
+        memo.nearest_neighbours(bank[:0], bank)
+    with pytest.raises(GanlabError, match="NaN or infinite"):
+        memo.nearest_neighbours(np.full((2, 4), np.nan), bank)
+    with pytest.raises(GanlabError, match="one D"):
+        memo.nearest_neighbours(bank[:, :3], bank)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganlab.data.dedup import AlignedCorrelation, hash_images
+from ganlab.data.dedup import HASHES, AlignedCorrelation, hash_images
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write
 
@@ -41,6 +41,8 @@ def _nhwc_list(images: torch.Tensor | np.ndarray) -> list[np.ndarray]:
 
 def perceptual_hashes(images: torch.Tensor | np.ndarray, method: str, hash_size: int) -> np.ndarray:
     """(N, W) uint64 hash words of uint8 images (ganlab.data.dedup.hash_images)."""
+    if method not in HASHES:
+        raise GanlabError(f"unknown hash {method!r} (params dedup.hash); choose one of {', '.join(HASHES)}")
     return hash_images(_nhwc_list(images), method, hash_size)
 
 
@@ -65,6 +67,11 @@ def hash_copies(generated: torch.Tensor | np.ndarray, train: np.ndarray, train_h
                 method: str, hash_size: int, threshold: int, min_correlation: float) -> dict[str, Any]:
     """Check 1 (module docstring): shares of ``generated`` within ``threshold`` bits of a training
     hash, and confirmed by the aligned correlation as well; with the indices of the confirmed ones."""
+    if len(train) != len(train_hashes):
+        raise GanlabError(f"{len(train)} training images but {len(train_hashes)} training hashes: the hashes are "
+                          "of another data version; rebuild them (stage reference@<dataset>)")
+    if len(generated) == 0:
+        raise GanlabError("no generated images to check for copies")
     gen_hashes = perceptual_hashes(generated, method, hash_size)
     dist, index = nearest_hashes(gen_hashes, train_hashes)
     near = np.flatnonzero(dist <= threshold)
@@ -95,6 +102,10 @@ def nearest_neighbours(query: np.ndarray, bank: np.ndarray, k: int = 1, block: i
     q, b = torch.as_tensor(np.asarray(query, dtype=np.float32)), torch.as_tensor(np.asarray(bank, dtype=np.float32))
     if q.dim() != 2 or b.dim() != 2 or q.shape[1] != b.shape[1]:
         raise GanlabError(f"feature arrays must be (N, D) with one D; got {tuple(q.shape)} and {tuple(b.shape)}")
+    if len(q) == 0:
+        raise GanlabError("no query features to find nearest neighbours for")
+    if not (torch.isfinite(q).all() and torch.isfinite(b).all()):
+        raise GanlabError("features hold NaN or infinite values; nearest neighbours would be arbitrary")
     if not 1 <= k <= len(b):
         raise GanlabError(f"k = {k}: must lie in 1..{len(b)} (the training features)")
     dists, idx = [], []

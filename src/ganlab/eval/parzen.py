@@ -45,7 +45,7 @@ def log_likelihoods(samples: torch.Tensor, x: torch.Tensor, sigmas: tuple[float,
     """(len(sigmas), M): log p(x_m) under the Parzen window of ``samples`` (N, D) for each sigma."""
     if samples.dim() != 2 or x.dim() != 2 or samples.shape[1] != x.shape[1]:
         raise GanlabError(f"samples and data must be (N, D) with one D; got {tuple(samples.shape)} and {tuple(x.shape)}")
-    if not sigmas or min(sigmas) <= 0:
+    if not sigmas or not all(math.isfinite(sg) and sg > 0 for sg in sigmas):
         raise GanlabError(f"sigmas must be positive; got {sigmas}")
     n, d = samples.shape
     s_sq = (samples * samples).sum(1)
