@@ -231,9 +231,22 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     assert "Running stage 'train@gan'" not in out and "Running stage 'evaluator@mnist'" not in out
     assert json.loads((runs / "gan.json").read_text())["protocol"]["n_fake"] == 32
 
-    # a second seed of gan as a DVC experiment: the variance table sees both
+    # the trained generator is an artifact: registered by a version tag, fetched by name, sampled
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
+    pipeline["artifacts"] = {"gan": {"path": "data/models/gan/generator.pt", "type": "model"}}
+    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
     run_in(["git", "add", "-A"], project)
-    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "seed 0 measured"], project)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "gan as an artifact"], project)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "gan@v0.1.0", "-m", "gan 0.1.0"],
+           project)
+    fetched = project.parent / "fetched"
+    fetched.mkdir()
+    run_in(["dvc", "artifacts", "get", str(project), "gan", "-o", "gan.pt"], fetched)
+    assert (fetched / "gan.pt").read_bytes() == (project / "data" / "models" / "gan" / "generator.pt").read_bytes()
+    run_in(["ganlab", "sample", "gan.pt", "--n", "4", "--out", "grid.png"], fetched)
+    assert (fetched / "grid.png").stat().st_size > 0
+
+    # a second seed of gan as a DVC experiment (on the commit above): the variance table sees both
     out = run_in(["dvc", "exp", "run", "-n", "gan-seed1", "-S", "models.gan.train.seed=1"], project,
                  OMP_NUM_THREADS="1")
     assert "Running stage 'train@gan'" in out and "Running stage 'train@cgan'" not in out
@@ -295,3 +308,13 @@ def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_we
     real = json.loads((tmp_path / "real.json").read_text())
     assert real["protocol"]["reference_adapted"].startswith("grey repeated to RGB")
     assert real["protocol"]["evaluator_dataset"] == "cifar10" and real["protocol"]["n_fake"] == 12
+
+
+def test_every_run_is_an_artifact_named_after_it() -> None:
+    root = Path(__file__).resolve().parents[1]
+    artifacts = yaml.safe_load((root / "dvc.yaml").read_text())["artifacts"]
+    models = load_params(root / "params.yaml").models
+    assert set(artifacts) == set(models)
+    for run, artifact in artifacts.items():
+        assert artifact["path"] == f"data/models/{run}/generator.pt" and artifact["type"] == "model"
+        assert models[run].variant in artifact["labels"] and models[run].data in artifact["labels"]
