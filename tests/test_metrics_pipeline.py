@@ -220,6 +220,11 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     assert set(table) == {"gan", "cgan", "real-mnist"} and table["gan"]["fid"] == pytest.approx(gan["fid"], abs=1e-5)
     readme = (project / "reports" / "metrics" / "README.md").read_text()
     assert "| gan | gan |" in readme and "Published numbers (not ours" in readme and "225 +- 2" in readme
+    rows = (project / "reports" / "metrics" / "plots" / "mnist.csv").read_text().splitlines()
+    assert rows[0] == "run,fid,kid_mean,is_mean,precision,recall,copies" and {r.split(",")[0] for r in rows[1:]} == {
+        "gan", "cgan"}
+    plotted = json.loads(run_in(["dvc", "plots", "show", "--json", "reports/metrics/plots/mnist.csv"], project))
+    assert plotted["data"]  # DVC renders the cross-variant comparison
     shown = json.loads(run_in(["dvc", "metrics", "show", "--json"], project))
     assert any("reports/metrics/table.json" in str(v) for v in shown.values()) or "reports/metrics/table.json" in str(shown)
 

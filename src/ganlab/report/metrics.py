@@ -138,12 +138,30 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None) -> tup
     return table, "\n".join(lines) + "\n"
 
 
+PLOT_COLUMNS = ("run", "fid", "kid_mean", "is_mean", "precision", "recall", "copies")
+
+
+def plot_rows(runs_dir: str | Path, table: dict[str, dict[str, float]]) -> dict[str, str]:
+    """dataset -> CSV text, one row per run: the cross-variant comparison that
+    `dvc plots show` draws (top-level plots in dvc.yaml). One file per dataset, since FIDs under two
+    extractors cannot share an axis."""
+    by_dataset: dict[str, list[str]] = {}
+    for path in sorted(Path(runs_dir).glob("*.json")):
+        dataset = json.loads(path.read_text())["protocol"].get("dataset")
+        row = table[path.stem]
+        by_dataset.setdefault(str(dataset), []).append(
+            ",".join([path.stem] + [_fmt(row.get(c), 6) for c in PLOT_COLUMNS[1:]]))
+    return {d: ",".join(PLOT_COLUMNS) + "\n" + "\n".join(rows) + "\n" for d, rows in by_dataset.items()}
+
+
 def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | Path | None = None
                         ) -> dict[str, dict[str, float]]:
-    """OUT/table.json (DVC metrics: run -> headline numbers) and OUT/README.md."""
+    """OUT/table.json (DVC metrics: run -> headline numbers), OUT/README.md and OUT/plots/<dataset>.csv."""
     table, markdown = build_table(runs_dir, real_dir)
     out = Path(out)
     write_json_atomic(out / "table.json", table)
     write_text_atomic(out / "README.md", markdown)
+    for dataset, text in plot_rows(runs_dir, table).items():
+        write_text_atomic(out / "plots" / f"{dataset}.csv", text)
     log.info("metrics table of %d runs in %s", len(table), out)
     return table
