@@ -251,6 +251,19 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     run_in(["ganlab", "sample", "gan.pt", "--n", "4", "--out", "grid.png"], fetched)
     assert (fetched / "grid.png").stat().st_size > 0
 
+    # shared through a DVC remote: push, clone elsewhere, pull, and nothing is out of date
+    remote = project.parent / "storage"
+    run_in(["dvc", "remote", "add", "-d", "local", str(remote)], project)
+    run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "a remote"], project)
+    run_in(["dvc", "push"], project)
+    clone = project.parent / "clone"
+    run_in(["git", "clone", "-q", str(project), str(clone)], project.parent)
+    run_in(["dvc", "pull"], clone)
+    for path in ("data/models/gan/generator.pt", "data/references/mnist/train.npz", "data/evaluators/mnist/evaluator.pt"):
+        assert (clone / path).read_bytes() == (project / path).read_bytes(), path
+    assert "up to date" in run_in(["dvc", "status"], clone)
+    assert "Running stage" not in run_in(["dvc", "repro"], clone, OMP_NUM_THREADS="1")
+
     # a second seed of gan as a DVC experiment (on the commit above): the variance table sees both
     out = run_in(["dvc", "exp", "run", "-n", "gan-seed1", "-S", "models.gan.train.seed=1"], project,
                  OMP_NUM_THREADS="1")
@@ -323,3 +336,13 @@ def test_every_run_is_an_artifact_named_after_it() -> None:
     for run, artifact in artifacts.items():
         assert artifact["path"] == f"data/models/{run}/generator.pt" and artifact["type"] == "model"
         assert models[run].variant in artifact["labels"] and models[run].data in artifact["labels"]
+
+
+def test_the_project_has_a_default_local_remote() -> None:
+    import configparser
+
+    root = Path(__file__).resolve().parents[1]
+    config = configparser.ConfigParser()
+    config.read(root / ".dvc" / "config")
+    assert config["core"]["remote"] == "local"
+    assert config["'remote \"local\"'"]["url"] == "../../ganlab-storage"  # beside the clone, relative to .dvc/
