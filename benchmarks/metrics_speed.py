@@ -33,17 +33,6 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-class Images(torch.utils.data.Dataset):
-    def __init__(self, images: torch.Tensor) -> None:
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.images[i]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--evaluator", default="data/evaluators/mnist/evaluator.pt")
@@ -86,7 +75,7 @@ def main() -> None:
         return
     t0 = time.perf_counter()
     theirs = torch_fidelity.calculate_metrics(
-        input1=Images(fake_x), input2=Images(real_x), cuda=False, isc=True, fid=True, kid=True, prc=True,
+        input1=M.UInt8Images(fake_x), input2=M.UInt8Images(real_x), cuda=False, isc=True, fid=True, kid=True, prc=True,
         batch_size=args.batch_size, cache=False, verbose=False, save_cpu_ram=True, **extractor.fidelity_kwargs())
     t_fid = time.perf_counter() - t0
     print(f"torch_fidelity.calculate_metrics, same images and extractor: {t_fid:.2f} s "

@@ -152,6 +152,16 @@ class TinyMnist:
     arrays: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (images, labels)
 
 
+def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """8x8 grey images: class 0 has a bright left half, class 1 a bright right half, under noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    images = rng.integers(0, 90, (n, 8, 8, 1)).astype(np.uint8)
+    for i, y in enumerate(labels):
+        images[i, :, (0 if y == 0 else 4):(4 if y == 0 else 8)] += 150
+    return images, labels
+
+
 def make_tiny_mnist(rng: np.random.Generator, n_train: int = 12, n_test: int = 5) -> TinyMnist:
     files, arrays = {}, {}
     for split, prefix, n in (("train", "train", n_train), ("test", "t10k", n_test)):

@@ -24,6 +24,7 @@ from ganlab.eval.evaluator import Evaluator, EvaluatorConfig, EvaluatorNet, save
 from ganlab.eval.extractors import Extractor, get_extractor
 from ganlab.eval.metrics import (
     Features,
+    UInt8Images,
     as_uint8_images,
     class_accuracy,
     compute_metrics,
@@ -170,17 +171,6 @@ def test_generator_output_is_quantised_like_a_png() -> None:
 
 
 # --------------------------------------------------------------------------- through the networks
-
-
-class UInt8Images(torch.utils.data.Dataset):
-    def __init__(self, images: torch.Tensor) -> None:
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.images[i]
 
 
 def test_equal_to_torch_fidelity_calculate_metrics(random_extractor: Extractor) -> None:

@@ -6,22 +6,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
-from conftest import run_in, scratch_project
+from conftest import bars, run_in, scratch_project
 
 from ganlab.errors import GanlabError
-
-
-def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """8x8 grey images: class 0 has a bright left half, class 1 a bright right half, under noise."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
-    images = rng.integers(0, 90, (n, 8, 8, 1)).astype(np.uint8)
-    for i, y in enumerate(labels):
-        images[i, :, (0 if y == 0 else 4):(4 if y == 0 else 8)] += 150
-    return images, labels
 
 
 @pytest.fixture

@@ -86,6 +86,20 @@ def as_uint8_images(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return (images.float().add(1.0).mul(127.5).add(0.5).clamp(0, 255)).to(torch.uint8).contiguous()
 
 
+class UInt8Images(torch.utils.data.Dataset):
+    """uint8 (N, C, H, W) images as the dataset ``torch_fidelity.calculate_metrics`` reads, to
+    check ganlab's numbers against its all-in-one call on the same images."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.images[i]
+
+
 @torch.no_grad()
 def extract_features(images: np.ndarray | torch.Tensor, extractor: Extractor, *, batch_size: int = 64,
                      device: str = "cpu", progress: bool = False, source: dict[str, Any] | None = None) -> Features:
