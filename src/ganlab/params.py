@@ -271,10 +271,9 @@ class Params:
             models = values.get("models", {})
             for run in config.runs:
                 if run not in models:
-                    close = difflib.get_close_matches(run, list(models), n=1)
-                    hint = f" (did you mean {close[0]!r}?)" if close else ""
                     raise ParamsError(f"{_join(where, 'transfer.runs')} names {run!r}, which is not a run under "
-                                      f"models:{hint}; runs: {', '.join(sorted(models)) or 'none'}")
+                                      f"models:{_did_you_mean(run, list(models))}; runs: "
+                                      f"{', '.join(sorted(models)) or 'none'}")
             values["transfer"] = config
         if not values.get("evaluators"):
             return
@@ -319,10 +318,8 @@ class Params:
                                   f"section trains that evaluator; evaluators: {', '.join(sorted(self.evaluators)) or 'none'}")
         for run, dataset in m.runs.items():
             if run not in self.models:
-                close = difflib.get_close_matches(run, list(self.models), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ParamsError(f"metrics.runs.{run}: no run {run!r} under models:{hint}; "
-                                  f"runs: {', '.join(sorted(self.models))}")
+                raise ParamsError(f"metrics.runs.{run}: no run {run!r} under models:"
+                                  f"{_did_you_mean(run, list(self.models))}; runs: {', '.join(sorted(self.models))}")
             if self.models[run].data != dataset:
                 raise ParamsError(f"metrics.runs.{run} = {dataset!r}, but models.{run}.data = "
                                   f"{self.models[run].data!r}: name the dataset the run trains on")
@@ -456,10 +453,14 @@ def _check_value(value: Any, hint: Any, key: str, meta: typing.Mapping[str, Any]
     return value
 
 
-def _unknown_key_message(key: str, name: str, allowed: list[str]) -> str:
+def _did_you_mean(name: str, allowed: list[str]) -> str:
+    """' (did you mean 'x'?)' for the closest of ``allowed``, or ''."""
     close = difflib.get_close_matches(name, allowed, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key {key!r}{hint}; allowed here: {', '.join(allowed) or 'none'}"
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_key_message(key: str, name: str, allowed: list[str]) -> str:
+    return f"unknown key {key!r}{_did_you_mean(name, allowed)}; allowed here: {', '.join(allowed) or 'none'}"
 
 
 def _join(where: str, key: object) -> str:

@@ -22,7 +22,6 @@ import torch
 
 from ganlab.data.dedup import HASHES, AlignedCorrelation, hash_images
 from ganlab.errors import GanlabError
-from ganlab.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +136,7 @@ def neighbour_grid(generated: torch.Tensor, train: np.ndarray, distances: np.nda
                    rows: int, path: str | Path) -> dict[str, Any]:
     """A PNG: the ``rows`` generated samples nearest the training set (column 1) beside their k
     nearest training images, nearest first. Returns which samples and images it shows."""
-    from torchvision.utils import make_grid
-    from PIL import Image
+    from ganlab.train.trainer import save_grid
 
     order = np.argsort(distances[:, 0], kind="stable")[:rows]
     k = indices.shape[1]
@@ -147,10 +145,7 @@ def neighbour_grid(generated: torch.Tensor, train: np.ndarray, distances: np.nda
     for r, i in enumerate(order):
         tiles.append(generated[i])
         tiles.extend(train_t[r * k : (r + 1) * k])
-    grid = make_grid(torch.stack(tiles).float() / 255.0, nrow=k + 1, padding=2, pad_value=1.0)
-    array = (grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
-    with atomic_write(Path(path)) as fh:
-        Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(fh, format="PNG")
+    save_grid(torch.stack(tiles), path, nrow=k + 1, pad_value=1.0)
     return {"path": str(path), "samples": [int(i) for i in order],
             "train_indices": [[int(j) for j in indices[i]] for i in order],
             "layout": f"each row: a generated sample, then its {k} nearest training images in evaluator-feature "

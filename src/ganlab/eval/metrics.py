@@ -308,13 +308,18 @@ def class_accuracy(images: np.ndarray | torch.Tensor, requested: np.ndarray | to
     features = extract_features(images, extractor, batch_size=batch_size, device=device)
     if len(features) != len(wanted):
         raise GanlabError(f"{len(features)} images but {len(wanted)} requested classes")
-    predicted = features.for_metric("isc").argmax(1)
-    hit = predicted == wanted
-    per_class, counts = {}, {}
-    for c in np.unique(wanted):
-        name = extractor.class_names[c]
-        per_class[name] = float(hit[wanted == c].mean())
-        counts[name] = int((wanted == c).sum())
-    return {"accuracy": float(hit.mean()), "per_class": per_class,
-            "protocol": {**extractor.protocol(), "n": len(wanted), "n_per_class": counts,
-                         "image_size": features.protocol["image_size"]}}
+    result = class_accuracy_of_logits(features.for_metric("isc"), wanted, extractor.class_names)
+    counts = {extractor.class_names[c]: int((wanted == c).sum()) for c in np.unique(wanted)}
+    result["protocol"] = {**extractor.protocol(), "n": len(wanted), "n_per_class": counts,
+                          "image_size": features.protocol["image_size"]}
+    return result
+
+
+def class_accuracy_of_logits(logits: np.ndarray, requested: np.ndarray | torch.Tensor,
+                             class_names: Sequence[str]) -> dict[str, Any]:
+    """How often the classifier's top class (``logits`` (N, classes)) is the requested one: overall,
+    per requested class (by name), and chance (1 / classes)."""
+    wanted = np.asarray(torch.as_tensor(requested).cpu(), dtype=np.int64).reshape(-1)
+    hit = np.asarray(logits).argmax(1) == wanted
+    per_class = {class_names[c]: float(hit[wanted == c].mean()) for c in np.unique(wanted)}
+    return {"accuracy": float(hit.mean()), "per_class": per_class, "chance": 1.0 / len(class_names)}

@@ -38,6 +38,9 @@ from ganlab.files import atomic_directory, hash_file, write_json_atomic
 log = logging.getLogger(__name__)
 
 REFERENCE_INFO = "reference.json"
+#: the splits a reference holds: train (the memorisation checks search it) and test (the real baseline,
+#: and the reference when metrics.reference_split is test)
+REFERENCE_SPLITS = ("train", "test")
 HASHES_FILE = "train_hashes.npy"  # perceptual hashes of the train images (params dedup.hash, hash_size)
 PARZEN_VALIDATION = 10000  # the last 10,000 train images choose sigma, as the MNIST validation split of the GAN paper
 
@@ -68,12 +71,6 @@ def fit_images(images: torch.Tensor, extractor: Extractor) -> tuple[torch.Tensor
 # --------------------------------------------------------------------------- reference@<dataset>
 
 
-def reference_splits(metrics_params: Any) -> tuple[str, ...]:
-    """Splits a reference holds: train (the memorisation checks search it) and test (the real
-    baseline, and the reference when ``reference_split`` is test)."""
-    return ("train", "test")
-
-
 def real_baseline(params: Any, ref_dir: str | Path) -> dict[str, Any]:
     """The metrics of real held-out images under the same protocol as a run's: the other split
     (test when the reference is train) in the generated images' place, ``n_fake`` of them. What a
@@ -90,7 +87,7 @@ def real_baseline(params: Any, ref_dir: str | Path) -> dict[str, Any]:
 def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out: str | Path,
                           baseline: str | Path | None = None, batch_size: int | None = None) -> dict[str, Any]:
     """Stage reference@<dataset>: OUT/<split>.npz, the features of every image of each split in
-    :func:`reference_splits`, and OUT/reference.json, how they were made; BASELINE (JSON), the
+    ``REFERENCE_SPLITS``, and OUT/reference.json, how they were made; BASELINE (JSON), the
     real held-out images' metrics (:func:`real_baseline`). Written to a temporary folder first,
     so an interrupted run leaves the last good reference."""
     from ganlab.params import _unknown_key_message
@@ -107,10 +104,10 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
         "data_fingerprint": data_fingerprint(root), "extractor_kind": m.extractor,
         "extractor_weights_path": str(extractor.weights), **extractor.protocol(), "splits": {},
     }
+    raw = {split: load_images(root, split)[0].images for split in REFERENCE_SPLITS}
     with atomic_directory(Path(out)) as tmp:
-        for split in reference_splits(m):
-            images = nchw(load_images(root, split)[0].images)
-            images, adapted = fit_images(images, extractor)
+        for split in REFERENCE_SPLITS:
+            images, adapted = fit_images(nchw(raw[split]), extractor)
             source = {"dataset": dataset, "dataset_variant": summary["dataset_variant"], "split": split,
                       "data_fingerprint": summary["data_fingerprint"], "subset": None, "adapted": adapted}
             features = M.extract_features(images, extractor, batch_size=batch_size or m.batch_size,
@@ -119,7 +116,7 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             summary["splits"][split] = {"n": len(features), "adapted": adapted}
         t = time.perf_counter()
         dedup = params.dedup
-        train_images = load_images(root, "train")[0].images
+        train_images = raw["train"]
         np.save(tmp / HASHES_FILE, memo.perceptual_hashes(train_images, dedup.hash, dedup.hash_size))
         summary["hashes"] = {"hash": dedup.hash, "hash_size": dedup.hash_size, "n": len(train_images),
                              "seconds": round(time.perf_counter() - t, 2)}
@@ -130,7 +127,7 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
-            held_out = load_images(root, "test")[0].images[: m.n_fake]  # never in the bank it is searched in
+            held_out = raw["test"][: m.n_fake]  # never in the bank it is searched in
             result["memorisation"] = memo.hash_copies(
                 held_out, train_images, np.load(tmp / HASHES_FILE), method=dedup.hash, hash_size=dedup.hash_size,
                 threshold=dedup.threshold, min_correlation=dedup.min_correlation)
@@ -190,14 +187,6 @@ def generate(variant: Any, n: int, seed: int, batch_size: int) -> tuple[torch.Te
     return torch.cat(parts), labels
 
 
-def class_accuracy_of(logits: np.ndarray, requested: torch.Tensor, class_names: tuple[str, ...]) -> dict[str, Any]:
-    """How often the evaluator's class is the one the generator was asked for: overall and per class."""
-    wanted = requested.numpy()
-    hit = logits.argmax(1) == wanted
-    per_class = {class_names[c]: float(hit[wanted == c].mean()) for c in np.unique(wanted)}
-    return {"accuracy": float(hit.mean()), "per_class": per_class, "chance": 1.0 / len(class_names)}
-
-
 # --------------------------------------------------------------------------- metrics@<run>
 
 
@@ -243,7 +232,8 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
 
     if labels is not None:
         if m.extractor == "evaluator" and m.references[dataset] == dataset:
-            result["class_accuracy"] = class_accuracy_of(fake.for_metric("isc"), labels, extractor.class_names)
+            result["class_accuracy"] = M.class_accuracy_of_logits(fake.for_metric("isc"), labels,
+                                                                  extractor.class_names)
         else:
             result["class_accuracy"] = None  # the network does not know this dataset's classes
     t = time.perf_counter()
@@ -271,9 +261,8 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
     parzen_seconds = 0.0
     if run in m.parzen:
         t = time.perf_counter()
-        train_split = load_images(Path(data_root) / dataset, "train")[0].images
         test_split = load_images(Path(data_root) / dataset, "test")[0].images
-        result["parzen"] = parzen_log_likelihood(images, train_split[-PARZEN_VALIDATION:], test_split)
+        result["parzen"] = parzen_log_likelihood(images, train_images[-PARZEN_VALIDATION:], test_split)
         result["parzen"]["protocol"]["validation"] = f"the last {PARZEN_VALIDATION} images of the train split"
         parzen_seconds = time.perf_counter() - t
     result["seconds"] = {"generate": round(generate_seconds, 2), "features": round(extract_seconds, 2),

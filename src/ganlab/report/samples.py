@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ganlab.errors import GanlabError
-from ganlab.files import atomic_write
+from ganlab.train.trainer import save_grid
 
 log = logging.getLogger(__name__)
 
@@ -42,33 +42,16 @@ def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return a[:, None] + tt * (b - a)[:, None]
 
 
-def _save_grid(images: torch.Tensor, nrow: int, path: str | Path) -> Path:
-    from PIL import Image
-    from torchvision.utils import make_grid
-
-    grid = make_grid(images.float().clamp(-1, 1).add(1).div(2), nrow=nrow, padding=2, pad_value=1.0)
-    array = grid.mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-    path = Path(path)
-    with atomic_write(path) as fh:
-        Image.fromarray(array).save(fh, format="PNG")
-    return path
-
-
-@torch.no_grad()
 def sample_grid(variant, n: int, path: str | Path, seed: int = 0) -> Path:  # noqa: ANN001 - any Variant
-    """``n`` samples in a grid (rows of 10 for a conditional model: column k is class k)."""
+    """``n`` samples in a grid (rows of n_classes for a conditional model: column k is class k),
+    drawn as metrics@<run> draws them (:func:`ganlab.eval.pipeline.generate`)."""
+    from ganlab.eval.pipeline import generate
+
     if n < 1:
         raise GanlabError(f"--n = {n}: draw at least one sample")
-    variant.nets.eval()
-    g = torch.Generator(device=variant.device).manual_seed(seed)
-    z = variant.noise(n, generator=g)
-    conditional = bool(variant.conditional and variant.data.n_classes)
-    y = (torch.arange(n) % variant.data.n_classes).to(variant.device) if conditional else None
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        x = variant.sample(z, y).cpu()
-    nrow = variant.data.n_classes if conditional else max(1, round(n**0.5))
-    return _save_grid(x, nrow, path)
+    images, labels = generate(variant, n, seed, batch_size=n)
+    nrow = variant.data.n_classes if labels is not None else max(1, round(n**0.5))
+    return save_grid(images, path, nrow, pad_value=1.0)
 
 
 @torch.no_grad()
@@ -92,4 +75,4 @@ def interpolation_grid(variant, path: str | Path, rows: int = 8, steps: int = 8,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         x = variant.sample(z, y).cpu()
-    return _save_grid(x, steps, path)
+    return save_grid(x, path, steps, pad_value=1.0)

@@ -432,12 +432,7 @@ class Trainer:
             self.variant.nets.train()
         paths = []
         for name, (imgs, nrow) in grids.items():
-            path = self.out / "samples" / f"{name}_{self.step:07d}.png"
-            buf = io.BytesIO()
-            save_image(imgs, buf, format="png", nrow=nrow, normalize=True, value_range=(-1, 1))
-            with atomic_write(path) as fh:
-                fh.write(buf.getvalue())
-            paths.append(path)
+            paths.append(save_grid(imgs, self.out / "samples" / f"{name}_{self.step:07d}.png", nrow))
         return paths
 
 
@@ -455,6 +450,19 @@ class Trainer:
         with atomic_write(path) as fh:
             fh.write("".join(line + "\n" for line in lines).encode())
         return [path]
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int, pad_value: float = 0.0) -> Path:
+    """Images (N, C, H, W) as one PNG grid of ``nrow`` per row, written atomically: floats in
+    [-1, 1] as generators give them, or uint8."""
+    if images.dtype == torch.uint8:
+        images = images.float().div(127.5).sub(1.0)
+    buf = io.BytesIO()
+    save_image(images.float(), buf, format="png", nrow=nrow, normalize=True, value_range=(-1, 1),
+               pad_value=pad_value)
+    with atomic_write(Path(path)) as fh:
+        fh.write(buf.getvalue())
+    return Path(path)
 
 
 def save_figure(fig: Any, path: Path) -> Path:
