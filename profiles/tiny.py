@@ -47,8 +47,7 @@ OVERRIDES: tuple[tuple[str, str], ...] = (
 )
 #: keys added under a section that params.yaml leaves to their defaults
 ADDED = {"evaluators.*": "    train_subset: 2000  # tiny: 2,000 training images"}
-SPECIAL = {"models.oracle-seqgan-control.model.d_pretrain_steps": "0",
-           "models.progan.train.steps": "9"}  # 4 -> 32 px takes 9 phases of phase_steps
+SPECIAL = {"models.progan.train.steps": "9"}  # 4 -> 32 px takes 9 phases of phase_steps
 
 
 def _matches(pattern: str, path: str) -> bool:

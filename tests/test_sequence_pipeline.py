@@ -81,3 +81,14 @@ def test_report_names_a_run_that_has_not_trained(tmp_path):
     with pytest.raises(GanlabError, match=r"models/oracle-mle/train_summary\.json: missing; run `dvc repro "
                                           r"train@oracle-mle` first"):
         build(load_params(tmp_path / "params.yaml"), tmp_path / "data", tmp_path / "out")
+
+
+def test_the_projects_sequences_stage_reads_exactly_the_sequence_runs_of_params_yaml():
+    """Its deps list each run's summary by hand (dvc.yaml cannot loop inside a list): keep them in step."""
+    from ganlab.params import load_params
+    from ganlab.report.sequences import sequence_runs
+
+    root = Path(__file__).resolve().parents[1]
+    deps = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["sequences"]["deps"]
+    listed = {d.split("/")[2] for d in deps if d.startswith("data/models/") and d.endswith("/train_summary.json")}
+    assert listed == set(sequence_runs(load_params(root / "params.yaml")))

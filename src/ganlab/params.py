@@ -234,6 +234,8 @@ class MetricsParams:
     kid_subsets: int = _opt(100, "KID subsets (torch-fidelity's default)", min=1, max=100000)
     kid_subset_size: int = _opt(1000, "images per KID subset (torch-fidelity's default)", min=2, max=10**8)
     pr_k: int = _opt(3, "k of the k-NN manifolds of precision/recall (Kynkaanniemi et al.: 3)", min=1, max=1000)
+    memorisation_samples: int = _opt(2000, "generated images checked for hash copies (the first N of n_fake; "
+                                     "0 = all): each match costs an aligned correlation", min=0, max=10**8)
     nearest_rows: int = _opt(8, "generated samples in the nearest-training-image grid", min=0, max=256)
     nearest_k: int = _opt(5, "nearest training images beside each", min=1, max=64)
     parzen: tuple[str, ...] = _opt((), "runs whose Parzen-window log-likelihood of the test set is estimated "
@@ -259,6 +261,7 @@ class Params:
     models: dict[str, RunParams] = _opt({}, "training runs, by name: each is a train@<name> stage")
     metrics: MetricsParams = _opt(MetricsParams(), "sample-quality metrics of the image runs")
     transfer: Any = _opt(None, "DCGAN's CIFAR-10 transfer test (ganlab.eval.transfer.TransferConfig): stage transfer")
+    report: Any = _opt(None, "the HTML report's own drawings (ganlab.report.config.ReportConfig): stage report")
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
@@ -275,6 +278,12 @@ class Params:
                                       f"models:{_did_you_mean(run, list(models))}; runs: "
                                       f"{', '.join(sorted(models)) or 'none'}")
             values["transfer"] = config
+        if values.get("report") is not None:
+            from ganlab.report.config import ReportConfig
+
+            report = from_dict(ReportConfig, values["report"], _join(where, "report"))
+            report.check_runs(values.get("models", {}), _join(where, "report"))
+            values["report"] = report
         if not values.get("evaluators"):
             return
         from ganlab.data.sources import DATASETS

@@ -127,7 +127,7 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
-            held_out = raw["test"][: m.n_fake]  # never in the bank it is searched in
+            held_out = raw["test"][: m.memorisation_samples or m.n_fake]  # never in the bank it is searched in
             result["memorisation"] = memo.hash_copies(
                 held_out, train_images, np.load(tmp / HASHES_FILE), method=dedup.hash, hash_size=dedup.hash_size,
                 threshold=dedup.threshold, min_correlation=dedup.min_correlation)
@@ -245,7 +245,8 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
         raise GanlabError(f"{ref_dir}: hashed with {ref.get('hashes')}, params dedup ask for {params.dedup.hash} "
                           f"of size {params.dedup.hash_size}; run `dvc repro reference@{dataset}`")
     train_images = load_images(Path(data_root) / dataset, "train")[0].images
-    memorisation = memo.hash_copies(images, train_images, np.load(hashes_path), method=params.dedup.hash,
+    checked = images[: m.memorisation_samples] if m.memorisation_samples else images
+    memorisation = memo.hash_copies(checked, train_images, np.load(hashes_path), method=params.dedup.hash,
                                     hash_size=params.dedup.hash_size, threshold=params.dedup.threshold,
                                     min_correlation=params.dedup.min_correlation)
     train_features = load_reference(ref_dir, "train")[0].for_metric("fid")
