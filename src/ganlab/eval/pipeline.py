@@ -127,7 +127,8 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
-            held_out = raw["test"][: m.memorisation_samples or m.n_fake]  # never in the bank it is searched in
+            checked = min(m.n_fake, m.memorisation_samples or m.n_fake)  # as many as each run has checked
+            held_out = raw["test"][:checked]  # never in the bank it is searched in
             result["memorisation"] = memo.hash_copies(
                 held_out, train_images, np.load(tmp / HASHES_FILE), method=dedup.hash, hash_size=dedup.hash_size,
                 threshold=dedup.threshold, min_correlation=dedup.min_correlation)
