@@ -25,7 +25,7 @@ OVERRIDES: tuple[tuple[str, str], ...] = (
     ("models.*.train.log_every", "1"),
     ("models.*.train.eval_every", "0"),
     ("models.*.model.pretrain_steps", "2"),
-    ("models.*.model.d_pretrain_steps", "1"),  # stays 0 for the control run (see SPECIAL)
+    ("models.*.model.d_pretrain_steps", "1"),
     ("models.*.model.d_steps", "1"),
     ("models.*.model.rollouts", "2"),
     ("models.*.model.eval_iterations", "1"),

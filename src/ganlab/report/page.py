@@ -18,6 +18,7 @@ import html
 import json
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,15 +217,13 @@ def read_series(dvclive: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def plot_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure registry to manage
 
     n = len(series)
     cols = min(n, 4)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows), squeeze=False)
+    fig = Figure(figsize=(3.2 * cols, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (name, (x, y)) in zip(axes.flat, series.items()):
         ax.plot(x, y, lw=1)
         ax.set_title(name, fontsize=9)
@@ -234,10 +233,7 @@ def plot_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, pa
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    try:
-        return save_figure(fig, path)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)
 
 
 def curves_section(doc: Document, root: Path, params: Any, figures: Path) -> None:
@@ -427,8 +423,6 @@ def evaluators_section(doc: Document, folder: Path) -> None:
 
 
 def _relative(path: Path, base: Path) -> str:
-    import os
-
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
