@@ -220,11 +220,17 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
 
     assert "Running stage" not in run_in(["dvc", "repro"], project)
     # another sample count re-measures every run, and nothing upstream
-    write_params(project / "params.yaml", metrics={"n_fake": 32})
+    write_params(project / "params.yaml", metrics={"n_fake": 32, "memorisation_samples": 20})
     out = run_in(["dvc", "repro"], project, OMP_NUM_THREADS="1")
     assert "Running stage 'metrics@gan'" in out and "Running stage 'reference@mnist'" in out
     assert "Running stage 'train@gan'" not in out and "Running stage 'evaluator@mnist'" not in out
-    assert json.loads((runs / "gan.json").read_text())["protocol"]["n_fake"] == 32
+    gan = json.loads((runs / "gan.json").read_text())
+    assert gan["protocol"]["n_fake"] == 32
+    # both memorisation checks look at the first 20 samples; the nearest one against 20 held-out images
+    assert gan["memorisation"]["protocol"]["n_generated"] == 20
+    assert (gan["memorisation"]["nearest"]["n_generated"], gan["memorisation"]["nearest"]["n_heldout"]) == (20, 20)
+    real = json.loads((project / "reports" / "metrics" / "real" / "mnist.json").read_text())
+    assert real["memorisation"]["protocol"]["n_generated"] == 20
 
     # the trained generator is an artifact: registered by a version tag, fetched by name, sampled
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())

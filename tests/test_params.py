@@ -128,8 +128,13 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
     assert set(params.models) <= set(paper.models)
     for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains", "transfer", "report"):
         assert getattr(paper, field) == getattr(params, field), field
-    # the metrics are the same but for which runs they measure: the paper's runs train on other datasets
-    assert dataclasses.replace(paper.metrics, runs={}) == dataclasses.replace(params.metrics, runs={})
+    # the metrics are the same but for which runs they measure (the paper's runs train on other datasets) and
+    # how many images: the one-hour default measures 5,000, the paper profile the field's 10,000
+    assert (paper.metrics.n_real, paper.metrics.n_fake) == (10000, 10000)
+    assert params.metrics.n_real == params.metrics.n_fake < paper.metrics.n_fake
+    def same(m):
+        return dataclasses.replace(m, runs={}, n_real=0, n_fake=10)
+    assert same(paper.metrics) == same(params.metrics)
 
 
 @pytest.mark.parametrize("variant", __import__("ganlab.models.registry", fromlist=["names"]).names())

@@ -234,8 +234,9 @@ class MetricsParams:
     kid_subsets: int = _opt(100, "KID subsets (torch-fidelity's default)", min=1, max=100000)
     kid_subset_size: int = _opt(1000, "images per KID subset (torch-fidelity's default)", min=2, max=10**8)
     pr_k: int = _opt(3, "k of the k-NN manifolds of precision/recall (Kynkaanniemi et al.: 3)", min=1, max=1000)
-    memorisation_samples: int = _opt(2000, "generated images checked for hash copies (the first N of n_fake; "
-                                     "0 = all): each match costs an aligned correlation", min=0, max=10**8)
+    memorisation_samples: int = _opt(2000, "generated images checked for copies (the first N of n_fake; 0 = all): "
+                                     "each hash match costs an aligned correlation, and each nearest-neighbour "
+                                     "query (against as many held-out images) a search of the training features", min=0, max=10**8)
     nearest_rows: int = _opt(8, "generated samples in the nearest-training-image grid", min=0, max=256)
     nearest_k: int = _opt(5, "nearest training images beside each", min=1, max=64)
     parzen: tuple[str, ...] = _opt((), "runs whose Parzen-window log-likelihood of the test set is estimated "

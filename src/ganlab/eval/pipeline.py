@@ -250,9 +250,12 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
     memorisation = memo.hash_copies(checked, train_images, np.load(hashes_path), method=params.dedup.hash,
                                     hash_size=params.dedup.hash_size, threshold=params.dedup.threshold,
                                     min_correlation=params.dedup.min_correlation)
+    # The nearest-neighbour check looks at the same first N samples as the hash check, against as many
+    # held-out real images: each costs a search of the whole training set (most of a run's metrics time at 10k)
     train_features = load_reference(ref_dir, "train")[0].for_metric("fid")
-    heldout = subset(load_reference(ref_dir, "test")[0], m.n_fake, m.seed + 1).for_metric("fid")
-    summary, dists, idx = memo.neighbour_summary(fake.for_metric("fid"), heldout, train_features, m.nearest_k)
+    heldout = subset(load_reference(ref_dir, "test")[0], len(checked), m.seed + 1).for_metric("fid")
+    summary, dists, idx = memo.neighbour_summary(fake.for_metric("fid")[: len(checked)], heldout, train_features,
+                                                 m.nearest_k)
     memorisation["nearest"] = {**summary, "space": f"{extractor.name} {extractor.layers['fid']} features"}
     if nearest_png is not None and m.nearest_rows:
         memorisation["nearest"]["grid"] = memo.neighbour_grid(images, train_images, dists, idx, m.nearest_rows,
