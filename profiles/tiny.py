@@ -1,11 +1,13 @@
-"""Write profiles/tiny.yaml: params.yaml with every run, evaluator and metric cut to a few steps.
+"""Write profiles/tiny.yaml: profiles/all.yaml (params.yaml plus every other variant's runs) with every run,
+evaluator and metric cut to a few steps.
 
 The tiny profile runs the whole pipeline (every stage of dvc.yaml, on the real datasets) in
 minutes: CI's end-to-end check that a fresh clone reproduces and that a second `dvc repro` does
 nothing. Its numbers mean nothing. Generated, not hand-written, so it keeps every key and comment
-of params.yaml and cannot drift from it (tests/test_params.py regenerates it and compares):
+of profiles/all.yaml (itself kept in step with params.yaml) and cannot drift from it (tests/test_params.py
+regenerates it and compares):
 
-    python profiles/tiny.py            # rewrite profiles/tiny.yaml from params.yaml
+    python profiles/tiny.py            # rewrite profiles/tiny.yaml from profiles/all.yaml
     cp profiles/tiny.yaml params.yaml && dvc repro    # in a scratch clone (.ci/run does this)
 """
 
@@ -45,7 +47,7 @@ OVERRIDES: tuple[tuple[str, str], ...] = (
     ("domains.train_per_domain", "500"),
     ("domains.test_per_domain", "100"),
 )
-#: keys added under a section that params.yaml leaves to their defaults
+#: keys added under a section that the source leaves to their defaults
 ADDED = {"evaluators.*": "    train_subset: 2000  # tiny: 2,000 training images"}
 SPECIAL = {"models.progan.train.steps": "9"}  # 4 -> 32 px takes 9 phases of phase_steps
 
@@ -56,8 +58,8 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 def tiny(text: str) -> str:
-    """params.yaml text -> the tiny profile's text (comments kept; changed values say so)."""
-    out = ["# The tiny profile: written by profiles/tiny.py from params.yaml; do not edit by hand.", ""]
+    """profiles/all.yaml text -> the tiny profile's text (comments kept; changed values say so)."""
+    out = ["# The tiny profile: written by profiles/tiny.py from profiles/all.yaml; do not edit by hand.", ""]
     stack: list[tuple[int, str]] = []  # (indent, key) of the enclosing mappings
     lines = text.splitlines()
     for i, line in enumerate(lines):
@@ -73,11 +75,11 @@ def tiny(text: str) -> str:
         if value.strip():  # a leaf
             new = SPECIAL.get(path) or next((v for pat, v in OVERRIDES if _matches(pat, path)), None)
             if new is not None and new != value.strip():
-                line = f"{m.group(1)}{key}: {new}  # tiny (params.yaml: {value.strip()})"
+                line = f"{m.group(1)}{key}: {new}  # tiny (all.yaml: {value.strip()})"
         else:
             stack.append((indent, key))
         out.append(line)
-        for pat, added in ADDED.items():  # a key params.yaml leaves unset, as the section's first line
+        for pat, added in ADDED.items():  # a key the source leaves unset, as the section's first line
             if not value.strip() and _matches(pat, path):
                 out.append(added)
     return "\n".join(out) + "\n"
@@ -85,7 +87,7 @@ def tiny(text: str) -> str:
 
 def main() -> None:
     target = ROOT / "profiles" / "tiny.yaml"
-    target.write_text(tiny((ROOT / "params.yaml").read_text()))
+    target.write_text(tiny((ROOT / "profiles" / "all.yaml").read_text()))
     sys.stderr.write(f"wrote {target}\n")
 
 
