@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from ganlab.cli import run_guarded, setup_logging
+from ganlab.params import load_params
 from ganlab.report.metrics import write_metrics_table
 
 
@@ -14,9 +15,12 @@ def main(
     real: Path = typer.Option(None, help="Folder of <dataset>.json: the real held-out images' metrics "
                               "(reference@<dataset>)."),
     out: Path = typer.Option(Path("reports/metrics"), help="Writes OUT/table.json and OUT/README.md."),
+    params: Path = typer.Option(Path("params.yaml"), help="The params file: the table holds the runs under "
+                                "metrics.runs and the datasets under metrics.references, nothing else."),
 ) -> None:
     setup_logging()
-    run_guarded(write_metrics_table, runs_dir, out, real)
+    m = run_guarded(load_params, params).metrics
+    run_guarded(write_metrics_table, runs_dir, out, real, list(m.runs), list(m.references))
 
 
 if __name__ == "__main__":

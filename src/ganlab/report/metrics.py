@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +90,36 @@ def _read_results(files: list[Path], prefix: str = "") -> dict[str, dict[str, An
     return results
 
 
-def build_table(runs_dir: str | Path, real_dir: str | Path | None = None) -> tuple[dict[str, dict[str, float]], str]:
-    """(table.json content, README markdown) from every <run>.json in ``runs_dir``, with the real
-    held-out images of each dataset (``real_dir``/<dataset>.json, as ``real-<dataset>``) beside them."""
+def _result_files(folder: Path, names: Iterable[str] | None, what: str, stage: str) -> list[Path]:
+    """``folder``/<name>.json for each name (each must exist), or every .json there when names is None.
+    Files of other names are left out with a warning: the outputs of a run that has left params.yaml
+    stay on disk (and in git, for outputs DVC does not cache) until someone deletes them."""
+    found = sorted(folder.glob("*.json"))
+    if names is None:
+        return found
+    names = list(names)
+    stale = sorted(path.name for path in found if path.stem not in names)
+    if stale:
+        log.warning("%s: left out %s, not under %s in params.yaml", folder, ", ".join(stale), what)
+    missing = [name for name in names if not (folder / f"{name}.json").is_file()]
+    if missing:
+        raise GanlabError(f"{folder}: no result for {', '.join(missing)} ({what}); run "
+                          + ", ".join(f"`dvc repro {stage}@{name}`" for name in missing))
+    return [folder / f"{name}.json" for name in names]
+
+
+def build_table(runs_dir: str | Path, real_dir: str | Path | None = None, runs: Iterable[str] | None = None,
+                datasets: Iterable[str] | None = None) -> tuple[dict[str, dict[str, float]], str]:
+    """(table.json content, README markdown) from the <run>.json of each of ``runs`` in ``runs_dir`` (default:
+    every one there), with the real held-out images of each of ``datasets`` (``real_dir``/<dataset>.json, as
+    ``real-<dataset>``; default: every one there) beside them."""
     runs_dir = Path(runs_dir)
-    files = sorted(runs_dir.glob("*.json"))
+    files = _result_files(runs_dir, runs, "metrics.runs", "metrics")
     if not files:
         raise GanlabError(f"{runs_dir}: no <run>.json files; run the metrics@<run> stages first")
     results = _read_results(files)
-    real_files = sorted(Path(real_dir).glob("*.json")) if real_dir is not None else []
+    real_files = _result_files(Path(real_dir), datasets, "metrics.references", "reference") \
+        if real_dir is not None else []
     results.update(_read_results(real_files, prefix="real-"))
     table = {run: flat_row(r) for run, r in results.items()}
 
@@ -141,12 +163,13 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None) -> tup
 PLOT_COLUMNS = ("run", "fid", "kid_mean", "is_mean", "precision", "recall", "copies")
 
 
-def plot_rows(runs_dir: str | Path, table: dict[str, dict[str, float]]) -> dict[str, str]:
-    """dataset -> CSV text, one row per run: the cross-variant comparison that
-    `dvc plots show` draws (top-level plots in dvc.yaml). One file per dataset, since FIDs under two
-    extractors cannot share an axis."""
+def plot_rows(runs_dir: str | Path, table: dict[str, dict[str, float]], runs: Iterable[str] | None = None
+              ) -> dict[str, str]:
+    """dataset -> CSV text, one row per run (``runs``, default every <run>.json in ``runs_dir``): the
+    cross-variant comparison that `dvc plots show` draws (top-level plots in dvc.yaml). One file per
+    dataset, since FIDs under two extractors cannot share an axis."""
     by_dataset: dict[str, list[str]] = {}
-    for path in sorted(Path(runs_dir).glob("*.json")):
+    for path in sorted(_result_files(Path(runs_dir), runs, "metrics.runs", "metrics")):
         dataset = json.loads(path.read_text())["protocol"].get("dataset")
         row = table[path.stem]
         by_dataset.setdefault(str(dataset), []).append(
@@ -154,14 +177,17 @@ def plot_rows(runs_dir: str | Path, table: dict[str, dict[str, float]]) -> dict[
     return {d: ",".join(PLOT_COLUMNS) + "\n" + "\n".join(rows) + "\n" for d, rows in by_dataset.items()}
 
 
-def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | Path | None = None
+def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | Path | None = None,
+                        runs: Iterable[str] | None = None, datasets: Iterable[str] | None = None
                         ) -> dict[str, dict[str, float]]:
-    """OUT/table.json (DVC metrics: run -> headline numbers), OUT/README.md and OUT/plots/<dataset>.csv."""
-    table, markdown = build_table(runs_dir, real_dir)
+    """OUT/table.json (DVC metrics: run -> headline numbers), OUT/README.md and OUT/plots/<dataset>.csv,
+    of ``runs`` and the real images of ``datasets`` (default: every result file there is)."""
+    runs = None if runs is None else list(runs)
+    table, markdown = build_table(runs_dir, real_dir, runs, datasets)
     out = Path(out)
     write_json_atomic(out / "table.json", table)
     write_text_atomic(out / "README.md", markdown)
-    for dataset, text in plot_rows(runs_dir, table).items():
+    for dataset, text in plot_rows(runs_dir, table, runs).items():
         write_text_atomic(out / "plots" / f"{dataset}.csv", text)
     log.info("metrics table of %d runs in %s", len(table), out)
     return table
