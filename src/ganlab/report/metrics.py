@@ -108,19 +108,31 @@ def _result_files(folder: Path, names: Iterable[str] | None, what: str, stage: s
     return [folder / f"{name}.json" for name in names]
 
 
-def build_table(runs_dir: str | Path, real_dir: str | Path | None = None, runs: Iterable[str] | None = None,
-                datasets: Iterable[str] | None = None) -> tuple[dict[str, dict[str, float]], str]:
-    """(table.json content, README markdown) from the <run>.json of each of ``runs`` in ``runs_dir`` (default:
-    every one there), with the real held-out images of each of ``datasets`` (``real_dir``/<dataset>.json, as
-    ``real-<dataset>``; default: every one there) beside them."""
+def _collect(runs_dir: str | Path, real_dir: str | Path | None, runs: Iterable[str] | None,
+             datasets: Iterable[str] | None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(name -> result, the generated runs' names in that order): the runs' results, then the real images'
+    as ``real-<dataset>``. Each folder is read once, so a stale file there is warned about once."""
     runs_dir = Path(runs_dir)
     files = _result_files(runs_dir, runs, "metrics.runs", "metrics")
     if not files:
         raise GanlabError(f"{runs_dir}: no <run>.json files; run the metrics@<run> stages first")
     results = _read_results(files)
+    run_names = list(results)
     real_files = _result_files(Path(real_dir), datasets, "metrics.references", "reference") \
         if real_dir is not None else []
     results.update(_read_results(real_files, prefix="real-"))
+    return results, run_names
+
+
+def build_table(runs_dir: str | Path, real_dir: str | Path | None = None, runs: Iterable[str] | None = None,
+                datasets: Iterable[str] | None = None) -> tuple[dict[str, dict[str, float]], str]:
+    """(table.json content, README markdown) from the <run>.json of each of ``runs`` in ``runs_dir`` (default:
+    every one there), with the real held-out images of each of ``datasets`` (``real_dir``/<dataset>.json, as
+    ``real-<dataset>``; default: every one there) beside them."""
+    return _render(_collect(runs_dir, real_dir, runs, datasets)[0])
+
+
+def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, float]], str]:
     table = {run: flat_row(r) for run, r in results.items()}
 
     groups: dict[tuple, list[str]] = {}
@@ -163,17 +175,17 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None, runs: 
 PLOT_COLUMNS = ("run", "fid", "kid_mean", "is_mean", "precision", "recall", "copies")
 
 
-def plot_rows(runs_dir: str | Path, table: dict[str, dict[str, float]], runs: Iterable[str] | None = None
+def plot_rows(results: dict[str, dict[str, Any]], table: dict[str, dict[str, float]], runs: Iterable[str]
               ) -> dict[str, str]:
-    """dataset -> CSV text, one row per run (``runs``, default every <run>.json in ``runs_dir``): the
-    cross-variant comparison that `dvc plots show` draws (top-level plots in dvc.yaml). One file per
-    dataset, since FIDs under two extractors cannot share an axis."""
+    """dataset -> CSV text, one row per run of ``runs`` (sorted by name): the cross-variant comparison that
+    `dvc plots show` draws (top-level plots in dvc.yaml). One file per dataset, since FIDs under two
+    extractors cannot share an axis."""
     by_dataset: dict[str, list[str]] = {}
-    for path in sorted(_result_files(Path(runs_dir), runs, "metrics.runs", "metrics")):
-        dataset = json.loads(path.read_text())["protocol"].get("dataset")
-        row = table[path.stem]
+    for run in sorted(runs):
+        dataset = results[run]["protocol"].get("dataset")
+        row = table[run]
         by_dataset.setdefault(str(dataset), []).append(
-            ",".join([path.stem] + [_fmt(row.get(c), 6) for c in PLOT_COLUMNS[1:]]))
+            ",".join([run] + [_fmt(row.get(c), 6) for c in PLOT_COLUMNS[1:]]))
     return {d: ",".join(PLOT_COLUMNS) + "\n" + "\n".join(rows) + "\n" for d, rows in by_dataset.items()}
 
 
@@ -182,12 +194,12 @@ def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | P
                         ) -> dict[str, dict[str, float]]:
     """OUT/table.json (DVC metrics: run -> headline numbers), OUT/README.md and OUT/plots/<dataset>.csv,
     of ``runs`` and the real images of ``datasets`` (default: every result file there is)."""
-    runs = None if runs is None else list(runs)
-    table, markdown = build_table(runs_dir, real_dir, runs, datasets)
+    results, run_names = _collect(runs_dir, real_dir, runs, datasets)
+    table, markdown = _render(results)
     out = Path(out)
     write_json_atomic(out / "table.json", table)
     write_text_atomic(out / "README.md", markdown)
-    for dataset, text in plot_rows(runs_dir, table, runs).items():
+    for dataset, text in plot_rows(results, table, run_names).items():
         write_text_atomic(out / "plots" / f"{dataset}.csv", text)
     log.info("metrics table of %d runs in %s", len(table), out)
     return table
