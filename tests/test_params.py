@@ -189,3 +189,16 @@ def test_tiny_profile_is_the_all_profile_cut_down_and_up_to_date():
     assert all(run.train.steps <= 9 for run in small.models.values())
     assert all(e.epochs == 1 and e.train_subset == 2000 for e in small.evaluators.values())
     assert small.metrics.n_fake == 200 and small.transfer.train_subset == 2000
+
+
+def test_committed_lock_records_only_stages_of_the_default_pipeline():
+    """dvc.lock keeps the entry of a stage whose run has left params.yaml (DVC does not prune it), and
+    `dvc pull` under a profile with that run would then ask the remote for outputs it never had."""
+    import yaml
+
+    listed = subprocess.run([sys.executable, "-m", "dvc", "stage", "list", "--name-only"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert "train@dcgan" in listed and "report" in listed
+    locked = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
+    stale = sorted(set(locked) - set(listed))
+    assert not stale, f"dvc.lock: entries of stages not in the pipeline under params.yaml: {stale}; delete their blocks"
