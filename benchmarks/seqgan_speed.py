@@ -24,7 +24,8 @@ import torch
 
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
-from ganlab.models.sequence import START, LSTMLanguageModel, rollouts
+from ganlab.models.seqgan import rollouts
+from ganlab.models.sequence import START, LSTMLanguageModel
 
 QUARTER = (25, 50, 50, 50, 50, 25, 25, 25, 25, 25, 40, 40)
 

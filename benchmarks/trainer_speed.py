@@ -21,7 +21,7 @@ import torch
 
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
-from ganlab.models.dcgan import dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.train.trainer import TrainConfig, Trainer
 

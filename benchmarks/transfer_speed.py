@@ -24,7 +24,7 @@ from ganlab.data.datasets import load_images
 from ganlab.eval.evaluator import nchw
 from ganlab.eval.svm import GramPreconditioner, Standardizer, accuracy, fit_l2svm, select_c_and_refit
 from ganlab.eval.transfer import TransferConfig, conv_features, load_discriminator, load_transfer_params
-from ganlab.models.dcgan import dcgan_discriminator
+from ganlab.models.blocks import dcgan_discriminator
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ import torch
 
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
-from ganlab.models.sequence import PAPER_FILTER_COUNTS, PAPER_FILTER_SIZES, LSTMLanguageModel, inverse_cdf, rollouts
+from ganlab.models.seqgan import PAPER_FILTER_COUNTS, PAPER_FILTER_SIZES, rollouts
+from ganlab.models.sequence import LSTMLanguageModel, inverse_cdf
 from ganlab.train.trainer import TrainConfig, Trainer
 
 LENGTH, VOCAB = 6, 9

@@ -278,7 +278,7 @@ def test_wgan_clips_critic_weights_after_every_step():
 
 
 def test_wgan_gp_penalty_and_critic_without_batch_norm():
-    from ganlab.models.wgan_gp import gradient_penalty
+    from ganlab.models.losses import gradient_penalty
 
     v = make("wgan_gp")
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in v.nets["discriminator"].modules())

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.models.base import hp
-from ganlab.models.dcgan import DCGAN, DcganConfig, dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
+from ganlab.models.dcgan import DCGAN, DcganConfig
 from ganlab.models.registry import register
 
 

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from ganlab.models.base import hp
-from ganlab.models.blocks import dcgan_init, interleave_rows
-from ganlab.models.dcgan import DCGAN, dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator, dcgan_init, interleave_rows
+from ganlab.models.dcgan import DCGAN
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.models.registry import register
 

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.models.base import hp
-from ganlab.models.gan import GAN, GanConfig, mlp_networks
+from ganlab.models.blocks import mlp_networks
+from ganlab.models.gan import GAN, GanConfig
 from ganlab.models.registry import register
 
 

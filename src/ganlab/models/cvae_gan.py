@@ -35,8 +35,7 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
-from ganlab.models.blocks import dcgan_init, interleave_rows
-from ganlab.models.dcgan import dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator, dcgan_init, interleave_rows
 from ganlab.models.losses import kl_standard_normal
 from ganlab.models.registry import register
 

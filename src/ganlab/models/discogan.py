@@ -21,7 +21,7 @@ at 64 px it is the paper's four. The authors' code adds a feature-matching loss,
 GAN/reconstruction weights and a discriminator update only every third iteration; the paper has
 none of these, and neither has this variant. The batch split by domain, the update order, the pool
 of domain-A inputs behind ``sample`` and the translation figures are shared with CycleGAN
-(ganlab.models.cyclegan.UnpairedTranslation).
+(ganlab.models.translation.UnpairedTranslation).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from torch import nn
 from ganlab.errors import ParamsError
 from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_init
-from ganlab.models.cyclegan import UnpairedTranslation
 from ganlab.models.losses import g_loss_nonsaturating
 from ganlab.models.registry import register
+from ganlab.models.translation import UnpairedTranslation
 
 DISTANCES = ("mse", "cosine")
 

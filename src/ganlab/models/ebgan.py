@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.models.base import hp
-from ganlab.models.blocks import dcgan_init, interleave_rows, upsampling_plan
-from ganlab.models.dcgan import DCGAN, dcgan_generator
+from ganlab.models.blocks import dcgan_generator, dcgan_init, interleave_rows, upsampling_plan
+from ganlab.models.dcgan import DCGAN
 from ganlab.models.registry import register
 
 

@@ -23,6 +23,7 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
+from ganlab.models.blocks import mlp_networks
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.models.registry import register
 
@@ -41,24 +42,6 @@ class GanConfig:
     def __post_init__(self) -> None:
         if self.arch == "affine" and self.z_dim != 1:
             raise ParamsError(f"arch = 'affine' (the 1-D toy) needs z_dim = 1, got z_dim = {self.z_dim}")
-
-
-def mlp_networks(z_in: int, pixels: int, h: int, dropout: float, g_dropout: float = 0.0,
-                 d_extra: int = 0) -> dict[str, nn.Module]:
-    """The MLP generator (z_in -> h -> 2h -> pixels, tanh) and discriminator (pixels + d_extra -> 2h -> h -> 1 logit).
-
-    The discriminator takes flat inputs: callers flatten images (and append d_extra label inputs) themselves.
-    """
-    def g_block(i: int, o: int) -> list[nn.Module]:
-        return [nn.Linear(i, o), nn.BatchNorm1d(o), nn.LeakyReLU(0.2)] + ([nn.Dropout(g_dropout)] if g_dropout else [])
-
-    generator = nn.Sequential(*g_block(z_in, h), *g_block(h, 2 * h), nn.Linear(2 * h, pixels), nn.Tanh())
-    discriminator = nn.Sequential(
-        nn.Linear(pixels + d_extra, 2 * h), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-        nn.Linear(2 * h, h), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-        nn.Linear(h, 1),
-    )
-    return {"generator": generator, "discriminator": discriminator}
 
 
 @register("gan")

@@ -27,8 +27,7 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
-from ganlab.models.blocks import dcgan_init
-from ganlab.models.gan import mlp_networks
+from ganlab.models.blocks import dcgan_init, mlp_networks
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 from ganlab.models.registry import register
 

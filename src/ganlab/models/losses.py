@@ -1,10 +1,11 @@
-"""Losses shared by the variants: the adversarial ones on raw discriminator logits, and the
-Gaussian KL term of the VAE family."""
+"""Losses shared by the variants: the adversarial ones on raw discriminator logits, WGAN-GP's gradient
+penalty (ProGAN's critic takes it too), and the Gaussian KL term of the VAE family."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -21,3 +22,12 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per row, in nats: the VAE's and CVAE-GAN's L_KL."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """E[(||grad critic(x_hat)||_2 - 1)^2] on x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1]
+    (Gulrajani et al., 2017)."""
+    eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device)  # one mix per sample
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()

@@ -52,8 +52,8 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
+from ganlab.models.losses import gradient_penalty
 from ganlab.models.registry import register
-from ganlab.models.wgan_gp import gradient_penalty
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,13 @@ def register(name: str):  # noqa: ANN201 - a class decorator
 
 
 def _load_all() -> None:
+    """Import every module of the package: a variant registers itself on import. The shared modules
+    (base, blocks, losses, the family bases such as translation and sequence) register nothing and
+    are imported all the same, so a new shared module needs no entry anywhere."""
     import ganlab.models as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name not in ("base", "blocks", "losses", "registry"):
-            importlib.import_module(f"ganlab.models.{info.name}")
+        importlib.import_module(f"ganlab.models.{info.name}")
 
 
 def names() -> list[str]:

@@ -8,34 +8,17 @@ adversarial phase help?", is this run against theirs at the same number of MLE s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from ganlab.models.base import DataSpec, hp
 from ganlab.models.registry import register
-from ganlab.models.sequence import LSTMLanguageModel, SequenceVariant, check_sequence_data, init_seqgan_generator
-
-
-@dataclass(frozen=True)
-class SeqMleConfig:
-    embed: int = hp(32, "token embedding size (SeqGAN's synthetic experiment: 32)", min=1, max=4096)
-    hidden: int = hp(32, "LSTM hidden size (SeqGAN: 32)", min=1, max=4096)
-    lr: float = hp(0.01, "Adam step (the SeqGAN authors' code: 0.01)", min=1e-8, max=1.0)
-    clip: float = hp(5.0, "global gradient-norm clip (the SeqGAN authors' code: 5)", min=0.0, max=1e6)
-
-
-def build_generator(config: SeqMleConfig, data: DataSpec) -> LSTMLanguageModel:
-    generator = LSTMLanguageModel(data.vocab, config.embed, config.hidden, data.shape[0])
-    init_seqgan_generator(generator)
-    return generator
+from ganlab.models.sequence import LanguageModelConfig, SequenceVariant, build_generator, check_sequence_data
 
 
 @register("seq_mle")
 class SeqMle(SequenceVariant):
     """Teacher-forced maximum-likelihood LSTM, the sequence-GAN baseline (Yu et al. 2017)."""
 
-    Config = SeqMleConfig
+    Config = LanguageModelConfig
 
     def build(self) -> dict[str, torch.nn.Module]:
         check_sequence_data(self.name, self.data)

@@ -27,30 +27,111 @@ paper and the code state.
 raises the likelihood of the generator's own samples, which sharpens it toward its modes and can
 lower NLL-oracle without any discriminator (LantaoYu/SeqGAN issue 21 saw exactly that). A SeqGAN
 gain over MLE that the control also shows is not the discriminator's doing.
+
+The discriminator's sizes are the paper's (filter widths and counts); its initialisation (embedding
+U(-1, 1), convolution and output weights truncated N(0, 0.1) with bias 0.1) and the highway layer
+with gate bias 0 are the authors' code's. The generator, shared with seq_mle, is
+:mod:`ganlab.models.sequence`'s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import hp
 from ganlab.models.losses import d_loss_bce
 from ganlab.models.registry import register
-from ganlab.models.seq_mle import SeqMleConfig, build_generator
 from ganlab.models.sequence import (
-    PAPER_FILTER_COUNTS,
-    PAPER_FILTER_SIZES,
-    SequenceCNN,
+    LanguageModelConfig,
+    LSTMLanguageModel,
     SequenceVariant,
+    build_generator,
     check_sequence_data,
-    rollouts,
 )
+
+#: SeqGAN's discriminator: filter widths in tokens, and filters of each width (1,720 in all)
+PAPER_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+PAPER_FILTER_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+@torch.no_grad()
+def rollouts(model: LSTMLanguageModel, seqs: torch.Tensor, n: int, generator: torch.Generator | None = None
+             ) -> torch.Tensor:
+    """SeqGAN's Monte-Carlo search, vectorised: for every prefix length t = 1..L-1 of every sequence,
+    ``n`` completions of positions t..L-1 drawn from ``model``; shape (L-1, n, B, L).
+
+    The prefixes are read once (the teacher-forced states of :meth:`LSTMLanguageModel.prefix_states`),
+    not once per rollout and prefix as the authors' code does. The completions then grow together:
+    at position p, the rows of every prefix shorter than p take their next token in one batched
+    LSTM step, and the n rows of prefix p join them from the cached state. That is L-1 recurrent
+    steps in all, each on at most (L-1) n B rows, instead of n (L-1) passes of L steps.
+    """
+    b, length = seqs.shape
+    states = model.prefix_states(seqs)
+    out = seqs.repeat(length - 1, n, 1, 1).view(-1, length)  # row (t-1, r, i): prefix t of sequence i
+    h = c = None
+    for p in range(1, length):
+        new_h, new_c = (s.repeat(1, n, 1) for s in states[p])  # prefix length p: its n rows start here
+        if h is None:
+            h, c = new_h, new_c
+        else:  # the rows of shorter prefixes read the token they drew at p - 1
+            _, (h, c) = model.lstm(model.embed(out[: h.shape[1], p - 1]).unsqueeze(1), (h, c))
+            h, c = torch.cat([h, new_h], 1), torch.cat([c, new_c], 1)
+        out[: h.shape[1], p] = model.draw(h[0], torch.rand(h.shape[1], generator=generator).to(seqs.device))
+    return out.view(length - 1, n, b, length)
+
+
+class Highway(nn.Module):
+    """y = g * relu(W_t x) + (1 - g) * x with the gate g = sigmoid(W_g x + b_g) (Srivastava et al. 2015)."""
+
+    def __init__(self, width: int, gate_bias: float = 0.0) -> None:
+        super().__init__()
+        self.transform, self.gate = nn.Linear(width, width), nn.Linear(width, width)
+        nn.init.constant_(self.gate.bias, gate_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.sigmoid(self.gate(x))
+        return g * F.relu(self.transform(x)) + (1 - g) * x
+
+
+class SequenceCNN(nn.Module):
+    """SeqGAN's discriminator: embedding, one convolution per filter width spanning the whole embedding,
+    ReLU and max-over-time pooling, a highway layer, dropout, one logit (real vs generated).
+
+    Widths longer than the sequences are left out (none are at length 20 or more)."""
+
+    def __init__(self, vocab: int, length: int, embed: int, sizes: tuple[int, ...], counts: tuple[int, ...],
+                 dropout: float) -> None:
+        super().__init__()
+        kept = [(k, n) for k, n in zip(sizes, counts) if k <= length]
+        self.embed = nn.Embedding(vocab, embed)
+        self.convs = nn.ModuleList(nn.Conv1d(embed, n, k) for k, n in kept)
+        features = sum(n for _, n in kept)
+        self.highway = Highway(features)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(features, 1)
+        with torch.no_grad():  # the authors' initialisation
+            nn.init.uniform_(self.embed.weight, -1.0, 1.0)
+            for layer in [*self.convs, self.out]:
+                nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
+                nn.init.constant_(layer.bias, 0.1)
+
+    def features(self, seqs: torch.Tensor) -> torch.Tensor:
+        x = self.embed(seqs).transpose(1, 2)  # (B, E, L)
+        return torch.cat([F.relu(conv(x)).amax(2) for conv in self.convs], 1)
+
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        """(B, L) tokens -> (B,) logits of 'real'."""
+        return self.out(self.dropout(self.highway(self.features(seqs)))).squeeze(1)
 
 
 @dataclass(frozen=True)
-class SeqganConfig(SeqMleConfig):
+class SeqganConfig(LanguageModelConfig):
     pretrain_steps: int = hp(18720, "MLE steps before the discriminator (the authors' code: 120 epochs of 156 "
                              "batches of 64)", min=0, max=10**9)
     d_pretrain_steps: int = hp(46800, "discriminator steps before the adversarial phase (the authors' code: 50 x 3 "

@@ -1,5 +1,7 @@
-"""What the sequence variants share: the LSTM language model, SeqGAN's CNN discriminator, vectorised
-Monte-Carlo rollouts, and the Variant base that trains on token sequences.
+"""What every sequence variant shares: the LSTM language model (the generator, and the oracle that
+makes the synthetic data), its settings and initialisation, and the Variant base that trains on
+token sequences. SeqGAN's own parts (its CNN discriminator, the Monte-Carlo rollouts) live in
+:mod:`ganlab.models.seqgan`, so that changing them does not touch the MLE baseline or the oracle.
 
 The data are fixed-length token sequences, (N, L) int64: the oracle's samples, or captions padded
 with an end code. Every model starts from token 0 (SeqGAN's start token, also an ordinary vocabulary
@@ -8,29 +10,23 @@ one per position, each turned into a token by inverse CDF: the variants' ``noise
 fixed noise batch gives the same sentences at every sample step, as the image grids do.
 
 Yu, Zhang, Wang & Yu, "SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient", AAAI
-2017, give the sizes (embedding and hidden 32, the discriminator's filter widths and counts); its
-authors' code gives the initialisations (generator N(0, 0.1); discriminator embedding U(-1, 1),
-convolution and output weights truncated N(0, 0.1) with bias 0.1), the gradient-norm clip 5, and
-the highway layer with gate bias 0.
+2017, give the generator's sizes (embedding and hidden 32); its authors' code gives the generator's
+initialisation, N(0, 0.1), and the gradient-norm clip 5.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.models.base import DataSpec, Variant
+from ganlab.models.base import DataSpec, Variant, hp
 
 START = 0  # the input before the first position
-
-#: SeqGAN's discriminator: filter widths in tokens, and filters of each width (1,720 in all)
-PAPER_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
-PAPER_FILTER_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
-
 
 def inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """One category per row of ``probs`` (B, K) for the uniform numbers ``u`` (B,), as (B,) int64.
@@ -118,75 +114,21 @@ def init_seqgan_generator(model: LSTMLanguageModel) -> None:
             p.normal_(0.0, 0.1)
 
 
-@torch.no_grad()
-def rollouts(model: LSTMLanguageModel, seqs: torch.Tensor, n: int, generator: torch.Generator | None = None
-             ) -> torch.Tensor:
-    """SeqGAN's Monte-Carlo search, vectorised: for every prefix length t = 1..L-1 of every sequence,
-    ``n`` completions of positions t..L-1 drawn from ``model``; shape (L-1, n, B, L).
+@dataclass(frozen=True)
+class LanguageModelConfig:
+    """The LSTM generator's sizes and its MLE training: the whole of seq_mle's settings, and the first of seqgan's."""
 
-    The prefixes are read once (the teacher-forced states of :meth:`LSTMLanguageModel.prefix_states`),
-    not once per rollout and prefix as the authors' code does. The completions then grow together:
-    at position p, the rows of every prefix shorter than p take their next token in one batched
-    LSTM step, and the n rows of prefix p join them from the cached state. That is L-1 recurrent
-    steps in all, each on at most (L-1) n B rows, instead of n (L-1) passes of L steps.
-    """
-    b, length = seqs.shape
-    states = model.prefix_states(seqs)
-    out = seqs.repeat(length - 1, n, 1, 1).view(-1, length)  # row (t-1, r, i): prefix t of sequence i
-    h = c = None
-    for p in range(1, length):
-        new_h, new_c = (s.repeat(1, n, 1) for s in states[p])  # prefix length p: its n rows start here
-        if h is None:
-            h, c = new_h, new_c
-        else:  # the rows of shorter prefixes read the token they drew at p - 1
-            _, (h, c) = model.lstm(model.embed(out[: h.shape[1], p - 1]).unsqueeze(1), (h, c))
-            h, c = torch.cat([h, new_h], 1), torch.cat([c, new_c], 1)
-        out[: h.shape[1], p] = model.draw(h[0], torch.rand(h.shape[1], generator=generator).to(seqs.device))
-    return out.view(length - 1, n, b, length)
+    embed: int = hp(32, "token embedding size (SeqGAN's synthetic experiment: 32)", min=1, max=4096)
+    hidden: int = hp(32, "LSTM hidden size (SeqGAN: 32)", min=1, max=4096)
+    lr: float = hp(0.01, "Adam step (the SeqGAN authors' code: 0.01)", min=1e-8, max=1.0)
+    clip: float = hp(5.0, "global gradient-norm clip (the SeqGAN authors' code: 5)", min=0.0, max=1e6)
 
 
-class Highway(nn.Module):
-    """y = g * relu(W_t x) + (1 - g) * x with the gate g = sigmoid(W_g x + b_g) (Srivastava et al. 2015)."""
-
-    def __init__(self, width: int, gate_bias: float = 0.0) -> None:
-        super().__init__()
-        self.transform, self.gate = nn.Linear(width, width), nn.Linear(width, width)
-        nn.init.constant_(self.gate.bias, gate_bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = torch.sigmoid(self.gate(x))
-        return g * F.relu(self.transform(x)) + (1 - g) * x
-
-
-class SequenceCNN(nn.Module):
-    """SeqGAN's discriminator: embedding, one convolution per filter width spanning the whole embedding,
-    ReLU and max-over-time pooling, a highway layer, dropout, one logit (real vs generated).
-
-    Widths longer than the sequences are left out (none are at length 20 or more)."""
-
-    def __init__(self, vocab: int, length: int, embed: int, sizes: tuple[int, ...], counts: tuple[int, ...],
-                 dropout: float) -> None:
-        super().__init__()
-        kept = [(k, n) for k, n in zip(sizes, counts) if k <= length]
-        self.embed = nn.Embedding(vocab, embed)
-        self.convs = nn.ModuleList(nn.Conv1d(embed, n, k) for k, n in kept)
-        features = sum(n for _, n in kept)
-        self.highway = Highway(features)
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(features, 1)
-        with torch.no_grad():  # the authors' initialisation
-            nn.init.uniform_(self.embed.weight, -1.0, 1.0)
-            for layer in [*self.convs, self.out]:
-                nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
-                nn.init.constant_(layer.bias, 0.1)
-
-    def features(self, seqs: torch.Tensor) -> torch.Tensor:
-        x = self.embed(seqs).transpose(1, 2)  # (B, E, L)
-        return torch.cat([F.relu(conv(x)).amax(2) for conv in self.convs], 1)
-
-    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """(B, L) tokens -> (B,) logits of 'real'."""
-        return self.out(self.dropout(self.highway(self.features(seqs)))).squeeze(1)
+def build_generator(config: LanguageModelConfig, data: DataSpec) -> LSTMLanguageModel:
+    """The generator for ``data``'s vocabulary and length, SeqGAN's initialisation."""
+    generator = LSTMLanguageModel(data.vocab, config.embed, config.hidden, data.shape[0])
+    init_seqgan_generator(generator)
+    return generator
 
 
 class SequenceVariant(Variant):

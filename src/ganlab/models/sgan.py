@@ -25,7 +25,8 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import hp
-from ganlab.models.dcgan import DCGAN, dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
+from ganlab.models.dcgan import DCGAN
 from ganlab.models.registry import register
 
 

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.models.dcgan import DCGAN, dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
+from ganlab.models.dcgan import DCGAN
 from ganlab.models.registry import register
 
 

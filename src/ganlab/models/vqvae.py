@@ -39,7 +39,7 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import Variant, hp
-from ganlab.models.blocks import interleave_rows, upsampling_plan
+from ganlab.models.blocks import PreActResidualBlock, interleave_rows, upsampling_plan
 from ganlab.models.registry import register
 
 
@@ -72,17 +72,6 @@ class VqvaeConfig:
 # --------------------------------------------------------------------------- auto-encoder
 
 
-class ResidualBlock(nn.Module):
-    """x + conv1x1(relu(conv3x3(relu(x)))), the paper's residual block."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.ReLU(), nn.Conv2d(width, width, 3, 1, 1), nn.ReLU(), nn.Conv2d(width, width, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
-
-
 def vq_encoder(channels: int, width: int, code_dim: int, downsamples: int, res_blocks: int) -> nn.Sequential:
     """(B, C, H, W) -> (B, D, H / 2^n, W / 2^n): 4x4 stride-2 convolutions, a 3x3, residual blocks, a 1x1 to D."""
     layers: list[nn.Module] = []
@@ -91,14 +80,14 @@ def vq_encoder(channels: int, width: int, code_dim: int, downsamples: int, res_b
         layers += [nn.Conv2d(c, width, 4, 2, 1), nn.ReLU()]
         c = width
     layers += [nn.Conv2d(width, width, 3, 1, 1)]
-    layers += [ResidualBlock(width) for _ in range(res_blocks)]
+    layers += [PreActResidualBlock(width) for _ in range(res_blocks)]
     return nn.Sequential(*layers, nn.ReLU(), nn.Conv2d(width, code_dim, 1))
 
 
 def vq_decoder(channels: int, width: int, code_dim: int, downsamples: int, res_blocks: int) -> nn.Sequential:
     """The encoder mirrored: a 3x3 from D, residual blocks, 4x4 stride-2 transposed convolutions; linear output."""
     layers: list[nn.Module] = [nn.Conv2d(code_dim, width, 3, 1, 1)]
-    layers += [ResidualBlock(width) for _ in range(res_blocks)]
+    layers += [PreActResidualBlock(width) for _ in range(res_blocks)]
     for i in range(downsamples):
         last = i == downsamples - 1
         layers += [nn.ReLU(), nn.ConvTranspose2d(width, channels if last else width, 4, 2, 1)]

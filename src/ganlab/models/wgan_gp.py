@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from ganlab.models.base import hp
-from ganlab.models.dcgan import dcgan_discriminator, dcgan_generator
+from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
+from ganlab.models.losses import gradient_penalty
 from ganlab.models.registry import register
 from ganlab.models.wgan import WGAN, WganConfig
 
@@ -26,14 +27,6 @@ class WganGpConfig(WganConfig):
     beta2: float = hp(0.9, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.9999)
     gp_weight: float = hp(10.0, "lambda, the gradient penalty's weight", min=0.0, max=1e4)
     warmup_critic: int = hp(5, "no critic warm-up, as the paper's Algorithm 1 (and the authors' code)", min=1, max=1000)
-
-
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """E[(||grad critic(x_hat)||_2 - 1)^2] on x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1]."""
-    eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device)  # one mix per sample
-    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 @register("wgan_gp")
