@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ganlab.data.config import DedupParams, FacesParams
 from ganlab.data.dedup_quality import build_quality_set, primary_crops, sweep
-from ganlab.params import DedupParams, FacesParams
 
 
 def main() -> None:

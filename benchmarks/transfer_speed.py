@@ -21,10 +21,12 @@ import numpy as np
 import torch
 
 from ganlab.data.datasets import load_images
+from ganlab.eval.config import TransferConfig
 from ganlab.eval.evaluator import nchw
 from ganlab.eval.svm import GramPreconditioner, Standardizer, accuracy, fit_l2svm, select_c_and_refit
-from ganlab.eval.transfer import TransferConfig, conv_features, load_discriminator, load_transfer_params
+from ganlab.eval.transfer import conv_features, load_discriminator
 from ganlab.models.blocks import dcgan_discriminator
+from ganlab.params import load_params
 
 
 def main() -> None:
@@ -45,9 +47,9 @@ def main() -> None:
     y_train = torch.from_numpy(np.asarray(train.labels, dtype=np.int64))
     y_test = torch.from_numpy(np.asarray(test.labels, dtype=np.int64))
     if args.run:
-        params, _ = load_transfer_params(args.params)
+        models = load_params(args.params).models
         models_root = args.models_root or f"{args.data_root}/models"
-        net = load_discriminator(params, args.run, args.data_root, models_root).net
+        net = load_discriminator(models, args.run, args.data_root, models_root).net
     else:
         torch.manual_seed(0)
         net = dcgan_discriminator(3, 32, 32)

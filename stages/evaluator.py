@@ -21,7 +21,7 @@ def main(
     p = run_guarded(load_params, params)
     out = out or data_root / "evaluators" / dataset
     report = report or Path("reports") / "evaluators" / f"{dataset}.json"
-    run_guarded(write_evaluator_stage, p, dataset, data_root, out, report)
+    run_guarded(write_evaluator_stage, p.evaluators, dataset, data_root, out, report)
 
 
 if __name__ == "__main__":

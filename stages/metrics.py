@@ -20,7 +20,7 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(write_metrics_stage, p, run, data_root, data_root / "models", data_root / "references",
+    run_guarded(write_metrics_stage, p.metrics, p.dedup, run, data_root, data_root / "models", data_root / "references",
                 out_dir / "runs" / f"{run}.json", out_dir / "nearest" / f"{run}.png")
 
 

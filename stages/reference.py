@@ -21,8 +21,8 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(write_reference_stage, p, dataset, data_root, out or data_root / "references" / dataset,
-                baseline or Path("reports/metrics/real") / f"{dataset}.json")
+    run_guarded(write_reference_stage, p.metrics, p.dedup, dataset, data_root,
+                out or data_root / "references" / dataset, baseline or Path("reports/metrics/real") / f"{dataset}.json")
 
 
 if __name__ == "__main__":

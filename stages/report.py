@@ -20,7 +20,7 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(build, p, root, out, device)
+    run_guarded(build, p.models, p.report, root, out, device)
 
 
 if __name__ == "__main__":

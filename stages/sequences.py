@@ -16,7 +16,7 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(build, p, data_root, out)
+    run_guarded(build, p.models, data_root, out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(train_run, p, run, data_root, out, resume=True, progress=progress)
+    run_guarded(train_run, p.models, run, data_root, out, resume=True, progress=progress)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ from pathlib import Path
 import typer
 
 from ganlab.cli import run_guarded, setup_logging
-from ganlab.eval.transfer import load_transfer_params, write_transfer_stage
+from ganlab.eval.transfer import write_transfer_stage
+from ganlab.params import load_params
 
 
 def main(
@@ -19,8 +20,8 @@ def main(
     progress: bool = typer.Option(False, help="Show progress bars (off in the pipeline: logs instead)."),
 ) -> None:
     setup_logging()
-    p, config = run_guarded(load_transfer_params, params)
-    run_guarded(write_transfer_stage, p, config, data_root, models_root, out, progress=progress)
+    p = run_guarded(load_params, params)
+    run_guarded(write_transfer_stage, p.models, p.transfer, data_root, models_root, out, progress=progress)
 
 
 if __name__ == "__main__":

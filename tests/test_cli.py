@@ -87,7 +87,7 @@ def test_train_command_runs_one_run_with_overrides(tmp_path):
     import json
 
     from ganlab.data.toy import write_toy
-    from ganlab.params import ToyParams
+    from ganlab.data.config import ToyParams
 
     write_toy(ToyParams(n=200), tmp_path / "data" / "toy-gaussian")
     params = tmp_path / "params.yaml"

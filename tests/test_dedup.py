@@ -18,7 +18,7 @@ from ganlab.data.dedup import (
     ImageSet, PairChecker, choose_keepers, clusters_from_pairs, hash_images, leaked, run_dedup,
 )
 from ganlab.data.hashindex import all_pairs_baseline, estimated_seconds, near_pairs, near_pairs_between, plan
-from ganlab.params import DedupParams
+from ganlab.data.config import DedupParams
 
 
 def random_hashes(rng, n: int, words: int = 1) -> np.ndarray:

@@ -14,7 +14,7 @@ import pytest
 
 from ganlab.data.dedup import PairChecker
 from ganlab.data.dedup_quality import TRANSFORMS, build_quality_set, evaluate, near_duplicate, primary_crops
-from ganlab.params import DedupParams, FacesParams
+from ganlab.data.config import DedupParams, FacesParams
 
 MIRROR = os.environ.get("GANLAB_DATA_MIRROR")
 

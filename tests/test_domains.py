@@ -16,7 +16,8 @@ from ganlab.data.domains import build_domains
 from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import DataFormatError, ParamsError
 from ganlab.files import hash_file, write_json_atomic
-from ganlab.params import DomainsParams, load_params
+from ganlab.data.config import DomainsParams
+from ganlab.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ["0", "1", "2"]

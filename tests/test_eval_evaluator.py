@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from ganlab.errors import GanlabError
+from ganlab.eval.config import EvaluatorConfig
 from ganlab.eval.evaluator import (
-    EvaluatorConfig,
     augment,
     load_evaluator,
     nchw,

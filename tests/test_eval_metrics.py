@@ -20,7 +20,8 @@ from ganlab.data.datasets import INFO_FILE, load_images, write_content
 from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import GanlabError
 from ganlab.eval import metrics
-from ganlab.eval.evaluator import Evaluator, EvaluatorConfig, EvaluatorNet, save_evaluator, train_evaluator
+from ganlab.eval.config import EvaluatorConfig
+from ganlab.eval.evaluator import Evaluator, EvaluatorNet, save_evaluator, train_evaluator
 from ganlab.eval.extractors import Extractor, get_extractor
 from ganlab.eval.metrics import (
     Features,

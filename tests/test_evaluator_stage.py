@@ -51,5 +51,5 @@ def test_stage_names_a_dataset_without_an_evaluator(tmp_path):
 
     (tmp_path / "params.yaml").write_text("evaluators:\n  mnist: {epochs: 1}\n")
     with pytest.raises(GanlabError, match=r"unknown key 'evaluators\.fashion-mnsit'; allowed here: mnist"):
-        write_evaluator_stage(load_params(tmp_path / "params.yaml"), "fashion-mnsit", tmp_path, tmp_path / "o",
+        write_evaluator_stage(load_params(tmp_path / "params.yaml").evaluators, "fashion-mnsit", tmp_path, tmp_path / "o",
                               tmp_path / "r.json")

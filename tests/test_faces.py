@@ -14,7 +14,7 @@ from PIL import Image
 
 from ganlab.data.datasets import load_images, read_info
 from ganlab.data.faces import crop_faces, square_crop
-from ganlab.params import FacesParams
+from ganlab.data.config import FacesParams
 
 MIRROR = os.environ.get("GANLAB_DATA_MIRROR")
 needs_mirror = pytest.mark.skipif(not MIRROR or not Path(MIRROR, "lfw-gray-subset.tar.gz").is_file(),

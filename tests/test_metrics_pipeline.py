@@ -174,11 +174,11 @@ def test_metrics_stage_names_a_missing_reference_and_generator(tmp_path: Path) -
 
     p = load_params(write_params(tmp_path / "params.yaml"))
     with pytest.raises(GanlabError, match=r"unknown key 'metrics\.runs\.dcgan'"):
-        write_metrics_stage(p, "dcgan", tmp_path, tmp_path / "models", tmp_path / "refs", tmp_path / "o.json")
+        write_metrics_stage(p.metrics, p.dedup, "dcgan", tmp_path, tmp_path / "models", tmp_path / "refs", tmp_path / "o.json")
     with pytest.raises(GanlabError, match=r"generator\.pt: no such generator file"):
-        write_metrics_stage(p, "gan", tmp_path, tmp_path / "models", tmp_path / "refs", tmp_path / "o.json")
+        write_metrics_stage(p.metrics, p.dedup, "gan", tmp_path, tmp_path / "models", tmp_path / "refs", tmp_path / "o.json")
     with pytest.raises(GanlabError, match=r"evaluator\.pt: no evaluator for mnist; run `dvc repro evaluator@mnist`"):
-        write_reference_stage(p, "mnist", tmp_path, tmp_path / "refs" / "mnist")
+        write_reference_stage(p.metrics, p.dedup, "mnist", tmp_path, tmp_path / "refs" / "mnist")
 
 
 # --------------------------------------------------------------------------- the chain under dvc repro
@@ -322,7 +322,8 @@ def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_we
     """faces -> cifar10: grey 8x8 images through an evaluator of 16x16 colour images."""
     from ganlab.data.datasets import write_content
     from ganlab.data.formats import ImageData, ImageSplit
-    from ganlab.eval.evaluator import EvaluatorConfig, save_evaluator, train_evaluator
+    from ganlab.eval.config import EvaluatorConfig
+    from ganlab.eval.evaluator import save_evaluator, train_evaluator
     from ganlab.eval.pipeline import load_reference, write_reference_stage
 
     colour, labels = bars(128, 0)
@@ -338,7 +339,7 @@ def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_we
     p = load_params(write_params(tmp_path / "params.yaml", evaluators={"cifar10": {"epochs": 1}},
                                  metrics={"references": {"mnist": "mnist", "faces": "cifar10"}, "n_real": 0,
                                           "n_fake": 12, "kid_subset_size": 4, "is_splits": 2}))
-    summary = write_reference_stage(p, "faces", tmp_path / "data", tmp_path / "refs" / "faces",
+    summary = write_reference_stage(p.metrics, p.dedup, "faces", tmp_path / "data", tmp_path / "refs" / "faces",
                                     baseline=tmp_path / "real.json")
     assert summary["splits"]["train"] == {"n": 40, "adapted": "grey repeated to RGB; 8x8 resized to 16x16 "
                                                               "(bilinear, antialiased)"}

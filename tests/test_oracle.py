@@ -12,7 +12,7 @@ import torch
 from ganlab.data.oracle import START, OracleLSTM, build_oracle, load_oracle, nll_oracle, write_oracle
 from ganlab.errors import DataFormatError
 from ganlab.models.sequence import inverse_cdf
-from ganlab.params import OracleParams
+from ganlab.data.config import OracleParams
 
 SMALL = OracleParams(vocab=50, length=6, embed=8, hidden=8, n_train=300, seed=3)
 

@@ -89,7 +89,7 @@ def test_missing_file_is_named(tmp_path):
 
 def test_yaml_12_floats_are_floats(tmp_path):
     # DVC writes `-S lr=1e-4` without a dot; PyYAML alone would read the string '1e-4'
-    from ganlab.params import read_yaml
+    from ganlab.schema import read_yaml
 
     path = write(tmp_path, "a: 1e-4\nb: 2.5E+3\nc: 1.0\nd: '1e-4'\ne: 7\n")
     assert read_yaml(path) == {"a": 1e-4, "b": 2500.0, "c": 1.0, "d": "1e-4", "e": 7}

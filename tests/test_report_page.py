@@ -71,7 +71,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def built(project: Path) -> dict:
-    return page.build(load_params(project / "params.yaml"), project, project / "reports")
+    p = load_params(project / "params.yaml")
+    return page.build(p.models, p.report, project, project / "reports")
 
 
 def test_the_page_has_every_section_that_has_inputs_and_names_what_is_missing(project: Path, built: dict) -> None:

@@ -244,7 +244,7 @@ def test_maligan_differs_from_seqgan_only_in_the_reward():
 @pytest.fixture
 def small_oracle(tmp_path):
     from ganlab.data.oracle import load_oracle, write_oracle
-    from ganlab.params import OracleParams
+    from ganlab.data.config import OracleParams
 
     write_oracle(OracleParams(vocab=30, length=8, embed=8, hidden=8, n_train=512, seed=2), tmp_path / "oracle")
     return load_oracle(tmp_path / "oracle")

@@ -76,7 +76,7 @@ def test_report_names_a_run_that_has_not_trained(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"models": {"oracle-mle": RUNS["oracle-mle"]}}))
     with pytest.raises(GanlabError, match=r"models/oracle-mle/train_summary\.json: missing; run `dvc repro "
                                           r"train@oracle-mle` first"):
-        build(load_params(tmp_path / "params.yaml"), tmp_path / "data", tmp_path / "out")
+        build(load_params(tmp_path / "params.yaml").models, tmp_path / "data", tmp_path / "out")
 
 
 def test_the_projects_sequences_stage_reads_exactly_the_sequence_runs_of_params_yaml():
@@ -87,6 +87,6 @@ def test_the_projects_sequences_stage_reads_exactly_the_sequence_runs_of_params_
     root = Path(__file__).resolve().parents[1]
     stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["sequences"]
     listed = {d.split("/")[2] for d in stage["deps"] if d.startswith("data/models/") and d.endswith("/train_summary.json")}
-    runs = set(sequence_runs(load_params(root / "params.yaml")))
+    runs = set(sequence_runs(load_params(root / "params.yaml").models))
     assert listed == runs
     assert set(stage["params"]) == {f"models.{run}" for run in runs}  # not all of models: image runs stay out

@@ -18,12 +18,13 @@ import yaml
 from conftest import run_in
 
 from ganlab.eval.svm import GramPreconditioner, fit_l2svm, select_c_and_refit, stratified_holdout
-from ganlab.eval.transfer import (RANDOM_SUFFIX, RAW, TransferConfig, TransferError, conv_features, feature_dim,
-                                  load_discriminator, load_transfer_params, random_discriminator, run_transfer,
-                                  write_transfer_stage)
+from ganlab.eval.config import TransferConfig
+from ganlab.eval.transfer import (RANDOM_SUFFIX, RAW, TransferError, conv_features, feature_dim, load_discriminator,
+                                  random_discriminator, run_transfer, write_transfer_stage)
 from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
+from ganlab.params import load_params
 
 MIRROR = os.environ.get("GANLAB_DATA_MIRROR")  # read at import: the isolated_env fixture hides it
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,16 +166,16 @@ def project(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     p = load_params_without_transfer(root / "params.yaml")
     for name in ("tiny", "tiny-grey"):
-        train_run(p, name, root / "data", progress=False)
+        train_run(p.models, name, root / "data", progress=False)
     return root
 
 
 def load_params_without_transfer(path: Path):  # noqa: ANN201
-    return load_transfer_params(path)[0]
+    return load_params(path)
 
 
 def test_params_section_is_checked(project, tmp_path):
-    _, config = load_transfer_params(project / "params.yaml")
+    config = load_params(project / "params.yaml").transfer
     assert config.runs == ("tiny", "tiny-grey") and config.c_grid == (0.001, 0.1) and config.pool == 4
     raw = yaml.safe_load((project / "params.yaml").read_text())
     for bad, message in (({"pooll": 4}, r"unknown key 'transfer\.pooll' \(did you mean 'pool'\?\)"),
@@ -182,14 +183,14 @@ def test_params_section_is_checked(project, tmp_path):
                          ({"val_fraction": 1.5}, r"transfer\.val_fraction = 1\.5 is out of range")):
         (tmp_path / "p.yaml").write_text(yaml.safe_dump({**raw, "transfer": bad}))
         with pytest.raises(ParamsError, match=message):
-            load_transfer_params(tmp_path / "p.yaml")
+            load_params(tmp_path / "p.yaml")
 
 
 def test_trained_discriminator_differs_from_its_random_twin(project):
     p = load_params_without_transfer(project / "params.yaml")
     data = project / "data"
-    trained = load_discriminator(p, "tiny", data, data / "models")
-    twin, twin_again = (random_discriminator(p, "tiny", data, seed=0) for _ in range(2))
+    trained = load_discriminator(p.models, "tiny", data, data / "models")
+    twin, twin_again = (random_discriminator(p.models, "tiny", data, seed=0) for _ in range(2))
     images = torch.from_numpy(coloured_squares(20, 32, 3, seed=5)[0]).permute(0, 3, 1, 2).contiguous()
     f_trained, f_twin = conv_features(trained.net, images), conv_features(twin.net, images)
     assert torch.equal(f_twin, conv_features(twin_again.net, images))  # the twin is fixed by its seed
@@ -204,23 +205,23 @@ def test_bad_runs_are_named(project, tmp_path):
     p = load_params_without_transfer(project / "params.yaml")
     data = project / "data"
     with pytest.raises(TransferError, match=r"transfer.runs: no such run 'models.tnyi' \(did you mean 'tiny'\?\)"):
-        run_transfer(p, TransferConfig(runs=("tnyi",)), data)
+        run_transfer(p.models, TransferConfig(runs=("tnyi",)), data)
     with pytest.raises(TransferError, match=r"mlp \(gan\): the discriminator has 0 convolution"):
-        run_transfer(p, TransferConfig(runs=("mlp",)), data)
+        run_transfer(p.models, TransferConfig(runs=("mlp",)), data)
     with pytest.raises(TransferError, match=r"no checkpoint of run 'tiny'; train it first \(dvc repro train@tiny\)"):
-        run_transfer(p, TransferConfig(runs=("tiny",)), data, models_root=tmp_path)
+        run_transfer(p.models, TransferConfig(runs=("tiny",)), data, models_root=tmp_path)
     wider = load_params_without_transfer(project / "params.yaml").models["tiny"]
     import dataclasses
 
     p2 = dataclasses.replace(p, models={**p.models, "tiny": dataclasses.replace(
         wider, model=dataclasses.replace(wider.model, width=8))})
     with pytest.raises(TransferError, match=r"does not fit models.tiny as params.yaml builds it"):
-        load_discriminator(p2, "tiny", data, data / "models")
+        load_discriminator(p2.models, "tiny", data, data / "models")
 
 
 def test_stage_writes_ours_and_the_published_rows_apart(project, tmp_path):
-    p, config = load_transfer_params(project / "params.yaml")
-    result = write_transfer_stage(p, config, project / "data", None, tmp_path / "out")
+    p = load_params(project / "params.yaml")
+    result = write_transfer_stage(p.models, p.transfer, project / "data", None, tmp_path / "out")
     names = [r["name"] for r in result["rows"]]
     assert names == ["tiny", "tiny" + RANDOM_SUFFIX, "tiny-grey", "tiny-grey" + RANDOM_SUFFIX, RAW]
     assert not any(r["published"] for r in result["rows"])
@@ -271,7 +272,7 @@ def test_raw_pixels_on_the_mirrors_cifar10(tmp_path, monkeypatch):
     monkeypatch.setenv("GANLAB_DATA_MIRROR", MIRROR)
     fetch_dataset("cifar10", tmp_path / "cifar10", progress=False)
     config = TransferConfig(runs=(), train_subset=2000, c_grid=(1e-4, 1e-3))
-    result = run_transfer(None, config, tmp_path)
+    result = run_transfer({}, config, tmp_path)
     (row,) = result["rows"]
     assert row["cifar10_variant"] == result["protocol"]["cifar10_variant"] == "jpeg-q75"
     assert result["protocol"]["n_test"] == 10000 and row["feature_dim"] == 3072

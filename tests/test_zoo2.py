@@ -96,7 +96,8 @@ def test_train_run_scores_sgan_on_the_test_split(tmp_path):
     """ganlab.train.run loads the test split for a variant that evaluates itself."""
     from ganlab.data.datasets import write_content
     from ganlab.data.formats import ImageData, ImageSplit
-    from ganlab.params import Params, from_dict
+    from ganlab.params import Params
+    from ganlab.schema import from_dict
     from ganlab.train.run import train_run
 
     rng = np.random.default_rng(0)
@@ -108,7 +109,7 @@ def test_train_run_scores_sgan_on_the_test_split(tmp_path):
     (root / "dataset.json").write_text(json.dumps({"name": "mnist", **info}))
     params = from_dict(Params, {"models": {"s": {"variant": "sgan", "model": {"width": 4, "labels_per_class": 2},
                                                  "train": {"steps": 2, "batch_size": 6, "dvclive": False}}}}, "")
-    summary = train_run(params, "s", tmp_path / "data", progress=False)
+    summary = train_run(params.models, "s", tmp_path / "data", progress=False)
     assert summary["test"]["n_test"] == 9 and summary["test"]["n_labelled"] == 6
     assert 0 <= summary["test"]["accuracy"] <= 1
 

@@ -90,7 +90,7 @@ def datasets() -> None:
 
 def _section(cls: type, **overrides: object) -> object:
     """A params section from its defaults plus the options given, checked like params.yaml."""
-    from ganlab.params import from_dict
+    from ganlab.schema import from_dict
 
     return from_dict(cls, {k: v for k, v in overrides.items() if v is not None}, cls.__name__)
 
@@ -107,8 +107,8 @@ def faces(
     workers: int = typer.Option(0, help="Processes; 0 = one per core."),
 ) -> None:
     """Detect faces with OpenCV Haar cascades and crop each one square; unusable files go to rejects.csv."""
+    from ganlab.data.config import FacesParams
     from ganlab.data.faces import crop_faces
-    from ganlab.params import FacesParams
 
     config = run_guarded(_section, FacesParams, size=size, margin=margin, min_face=min_face, cascade=cascade,
                          confirm_cascade=confirm_cascade)
@@ -127,8 +127,8 @@ def dedup(
     eval_set: Optional[Path] = typer.Option(None, "--eval", help="Evaluation images for the leakage check."),
 ) -> None:
     """Remove near-duplicate images: perceptual hash, multi-index search, confirmed pairs, one keeper per cluster."""
+    from ganlab.data.config import DedupParams
     from ganlab.data.dedup import run_dedup
-    from ganlab.params import DedupParams
 
     config = run_guarded(_section, DedupParams, threshold=threshold, hash=hash, hash_size=hash_size,
                          confirm=confirm, min_correlation=min_correlation)
@@ -161,12 +161,12 @@ def train(
     from ganlab.train.run import find_run, train_run
 
     p = run_guarded(load_params, params)
-    r = run_guarded(find_run, p, run)
+    r = run_guarded(find_run, p.models, run)
     overrides = {k: v for k, v in (("steps", steps), ("device", device)) if v is not None}
     if overrides:
         t = run_guarded(_section, type(r.train), **{**dataclasses.asdict(r.train), **overrides})
         p = dataclasses.replace(p, models={**p.models, run: dataclasses.replace(r, train=t)})
-    summary = run_guarded(train_run, p, run, data_root, out, resume=resume)
+    summary = run_guarded(train_run, p.models, run, data_root, out, resume=resume)
     log.info("%s: step %d%s", run, summary["step"], "" if summary["finished"] else " (stopped early)")
 
 

@@ -32,13 +32,13 @@ from tqdm.auto import tqdm
 
 from ganlab import __version__
 from ganlab.data.archives import is_archive
+from ganlab.data.config import CONFIRM_METHODS, DedupParams
 from ganlab.data.datasets import INFO_FILE, load_images, read_info, write_content
 from ganlab.data.faces import _Reject, decode_photo, grey, iter_photo_inputs, sharpness
 from ganlab.data.formats import ImageData, ImageSplit, PhotoData
 from ganlab.data.hashindex import hamming, near_pairs
 from ganlab.errors import DataFormatError
 from ganlab.files import atomic_directory, atomic_write, write_json_atomic
-from ganlab.params import CONFIRM_METHODS, DedupParams
 
 log = logging.getLogger(__name__)
 

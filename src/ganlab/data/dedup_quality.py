@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ganlab.data.config import DedupParams
 from ganlab.data.datasets import load_images
 from ganlab.data.dedup import PairChecker, cluster_and_keep, sharpness_of
 from ganlab.errors import DataFormatError
-from ganlab.params import DedupParams
 from ganlab.data.hashindex import hamming, near_pairs
 
 TRANSFORMS = ("jpeg", "rescale", "brightness", "contrast", "crop")

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from ganlab import __version__
+from ganlab.data.config import DomainsParams
 from ganlab.data.datasets import INFO_FILE, load_images, read_info, write_content
 from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import DataFormatError, ParamsError
 from ganlab.files import atomic_directory, hash_file, write_json_atomic
-from ganlab.params import DomainsParams
 
 log = logging.getLogger(__name__)
 

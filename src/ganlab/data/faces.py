@@ -27,11 +27,11 @@ from tqdm.auto import tqdm
 
 from ganlab import __version__
 from ganlab.data.archives import is_archive, iter_members
+from ganlab.data.config import FacesParams
 from ganlab.data.datasets import INFO_FILE, load_photos, read_info, write_content
 from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import DataFormatError, GanlabError
 from ganlab.files import atomic_directory, atomic_write, write_json_atomic
-from ganlab.params import FacesParams
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.data.config import OracleParams
 from ganlab.data.datasets import INFO_FILE
 from ganlab.errors import DataFormatError
 from ganlab.files import atomic_directory, write_json_atomic
 from ganlab.models.sequence import START, LSTMLanguageModel, mean_token_nll
-from ganlab.params import OracleParams
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ganlab.data.config import ToyParams
 from ganlab.data.datasets import INFO_FILE
 from ganlab.errors import DataFormatError
 from ganlab.files import atomic_directory, write_json_atomic
-from ganlab.params import ToyParams
 
 SAMPLES = "samples.npy"
 NAME = "toy-gaussian"

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,46 +37,13 @@ from tqdm.auto import tqdm
 
 from ganlab.data.datasets import INFO_FILE, load_images, read_info
 from ganlab.errors import GanlabError
-from ganlab.files import atomic_write, hash_file, write_json_atomic
-from ganlab.models.base import hp
+from ganlab.eval.config import STEMS, EvaluatorConfig
+from ganlab.files import atomic_directory, atomic_write, hash_file, write_json_atomic
+from ganlab.schema import unknown_key_message
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_FORMAT = 1  # bump when the layout of the weights file changes
-AUGMENTATIONS = ("none", "crop", "crop+flip")
-STEMS = ("none", "patch")
-
-
-@dataclass(frozen=True)
-class EvaluatorConfig:
-    """How an evaluator is trained (one per dataset)."""
-
-    width: int = hp(32, "channels of the first of three stages; doubled at each stage", min=4, max=512)
-    features: int = hp(128, "penultimate width: the dimension of the FID/KID/PR features", min=8, max=4096)
-    epochs: int = hp(10, "passes over the train split", min=1, max=1000)
-    batch_size: int = hp(128, "images per SGD step", min=2, max=65536)
-    lr: float = hp(0.05, "peak SGD step of the one-cycle schedule", min=1e-6, max=10.0)
-    momentum: float = hp(0.9, "Nesterov momentum", min=0.0, max=0.999)
-    weight_decay: float = hp(5e-4, "L2 on all weights", min=0.0, max=1.0)
-    stem: str = hp("none", "before the stages: none, or patch (a 2x2 stride-2 convolution, so the stages run at half "
-                   "resolution, about 3x cheaper: for 32 px colour images)", choices=STEMS)
-    label_smoothing: float = hp(0.0, "share of each cross-entropy target spread over all classes (0 = one-hot)",
-                                min=0.0, max=0.5)
-    augment: str = hp("crop", "random shifts of size/8 px (crop), plus mirroring (crop+flip; not for digits)",
-                      choices=AUGMENTATIONS)
-    seed: int = hp(0, "initial weights, batch order and augmentation", min=0, max=2**31 - 1)
-    train_subset: int = hp(0, "train on N images drawn with the seed (0 = all): trials and tests (splits may be "
-                           "sorted by class)", min=0, max=10**9)
-
-    def __post_init__(self) -> None:
-        if self.augment not in AUGMENTATIONS:
-            raise GanlabError(f"evaluator augment = {self.augment!r}; choose one of {', '.join(AUGMENTATIONS)}")
-        if self.stem not in STEMS:
-            raise GanlabError(f"evaluator stem = {self.stem!r}; choose one of {', '.join(STEMS)}")
-        if not 0.0 <= self.label_smoothing <= 0.5:  # 0.5 already spreads half of each target over wrong classes
-            raise GanlabError(f"evaluator label_smoothing = {self.label_smoothing}; it must lie in [0, 0.5]")
-
-
 def _conv_bn_relu(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2 if stride == 1 else 0, bias=False),
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
@@ -386,17 +354,14 @@ def load_evaluator(path: str | Path, device: str = "cpu") -> Evaluator:
 WEIGHTS_FILE = "evaluator.pt"
 
 
-def write_evaluator_stage(params: Any, dataset: str, data_root: str | Path, out: str | Path,
-                          report: str | Path) -> dict[str, Any]:
-    """Stage evaluator@<dataset>: train ``params.evaluators[dataset]`` on DATA_ROOT/<dataset>, write
-    OUT/evaluator.pt with its provenance (OUT/evaluator.json) and REPORT (test accuracy, seconds,
+def write_evaluator_stage(evaluators: Mapping[str, EvaluatorConfig], dataset: str, data_root: str | Path,
+                          out: str | Path, report: str | Path) -> dict[str, Any]:
+    """Stage evaluator@<dataset>: train ``evaluators[dataset]`` (params ``evaluators:``) on DATA_ROOT/<dataset>,
+    write OUT/evaluator.pt with its provenance (OUT/evaluator.json) and REPORT (test accuracy, seconds,
     weights sha256: the DVC metrics). Everything is written to a temporary folder first."""
-    from ganlab.files import atomic_directory
-    from ganlab.params import _unknown_key_message
-
-    if dataset not in params.evaluators:
-        raise GanlabError(_unknown_key_message(f"evaluators.{dataset}", dataset, sorted(params.evaluators)))
-    evaluator = train_evaluator_on(Path(data_root) / dataset, params.evaluators[dataset], progress=False)
+    if dataset not in evaluators:
+        raise GanlabError(unknown_key_message(f"evaluators.{dataset}", dataset, sorted(evaluators)))
+    evaluator = train_evaluator_on(Path(data_root) / dataset, evaluators[dataset], progress=False)
     with atomic_directory(Path(out)) as tmp:
         save_evaluator(evaluator, tmp / WEIGHTS_FILE)
     info = evaluator.info

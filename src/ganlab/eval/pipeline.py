@@ -25,15 +25,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.data.config import DedupParams
 from ganlab.data.datasets import load_images, read_info
 from ganlab.errors import GanlabError
 from ganlab.eval import memorisation as memo
 from ganlab.eval import metrics as M
+from ganlab.eval.config import MetricsParams
 from ganlab.eval.parzen import parzen_log_likelihood
 from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint, nchw
 from ganlab.eval.extractors import Extractor, adapt_images, get_extractor
 from ganlab.eval.metrics import Features
 from ganlab.files import atomic_directory, hash_file, write_json_atomic
+from ganlab.schema import unknown_key_message
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ PARZEN_VALIDATION = 10000  # the last 10,000 train images choose sigma, as the M
 # --------------------------------------------------------------------------- the extractor of a reference
 
 
-def choose_extractor(metrics_params: Any, evaluator_dataset: str, data_root: str | Path) -> Extractor:
+def choose_extractor(metrics_params: MetricsParams, evaluator_dataset: str, data_root: str | Path) -> Extractor:
     """The network ``metrics.extractor`` names: the evaluator trained on ``evaluator_dataset``
     (DATA_ROOT/evaluators/<dataset>/evaluator.pt) or Inception-v3 from its local weights."""
     if metrics_params.extractor == "evaluator":
@@ -71,11 +74,11 @@ def fit_images(images: torch.Tensor, extractor: Extractor) -> tuple[torch.Tensor
 # --------------------------------------------------------------------------- reference@<dataset>
 
 
-def real_baseline(params: Any, ref_dir: str | Path) -> dict[str, Any]:
+def real_baseline(metrics: MetricsParams, ref_dir: str | Path) -> dict[str, Any]:
     """The metrics of real held-out images under the same protocol as a run's: the other split
     (test when the reference is train) in the generated images' place, ``n_fake`` of them. What a
     perfect generator would score: FID and KID near their floor, precision and recall near 1."""
-    m = params.metrics
+    m = metrics
     other = "test" if m.reference_split == "train" else "train"
     real = subset(load_reference(ref_dir, m.reference_split)[0], m.n_real, m.seed)
     held_out = subset(load_reference(ref_dir, other)[0], m.n_fake, m.seed + 1)
@@ -84,17 +87,17 @@ def real_baseline(params: Any, ref_dir: str | Path) -> dict[str, Any]:
                              kid_subset_size=m.kid_subset_size, pr_k=m.pr_k)
 
 
-def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out: str | Path,
-                          baseline: str | Path | None = None, batch_size: int | None = None) -> dict[str, Any]:
+def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: str, data_root: str | Path,
+                          out: str | Path, baseline: str | Path | None = None, batch_size: int | None = None
+                          ) -> dict[str, Any]:
     """Stage reference@<dataset>: OUT/<split>.npz, the features of every image of each split in
     ``REFERENCE_SPLITS``, and OUT/reference.json, how they were made; BASELINE (JSON), the
     real held-out images' metrics (:func:`real_baseline`). Written to a temporary folder first,
-    so an interrupted run leaves the last good reference."""
-    from ganlab.params import _unknown_key_message
-
-    m = params.metrics
+    so an interrupted run leaves the last good reference. ``metrics`` and ``dedup`` are params ``metrics:``
+    and ``dedup:`` (the perceptual hash of the memorisation check)."""
+    m = metrics
     if dataset not in m.references:
-        raise GanlabError(_unknown_key_message(f"metrics.references.{dataset}", dataset, sorted(m.references)))
+        raise GanlabError(unknown_key_message(f"metrics.references.{dataset}", dataset, sorted(m.references)))
     root = Path(data_root) / dataset
     extractor = choose_extractor(m, m.references[dataset], data_root)
     info = read_info(root)
@@ -115,7 +118,6 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
             M.save_features(features, tmp / f"{split}.npz")
             summary["splits"][split] = {"n": len(features), "adapted": adapted}
         t = time.perf_counter()
-        dedup = params.dedup
         train_images = raw["train"]
         np.save(tmp / HASHES_FILE, memo.perceptual_hashes(train_images, dedup.hash, dedup.hash_size))
         summary["hashes"] = {"hash": dedup.hash, "hash_size": dedup.hash_size, "n": len(train_images),
@@ -123,7 +125,7 @@ def write_reference_stage(params: Any, dataset: str, data_root: str | Path, out:
         summary["seconds"] = round(time.perf_counter() - started, 2)
         write_json_atomic(tmp / REFERENCE_INFO, summary)
         if baseline is not None:
-            result = real_baseline(params, tmp)
+            result = real_baseline(m, tmp)
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
@@ -191,17 +193,17 @@ def generate(variant: Any, n: int, seed: int, batch_size: int) -> tuple[torch.Te
 # --------------------------------------------------------------------------- metrics@<run>
 
 
-def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_root: str | Path,
-                        references_root: str | Path, out: str | Path, nearest_png: str | Path | None = None
-                        ) -> dict[str, Any]:
+def write_metrics_stage(metrics: MetricsParams, dedup: DedupParams, run: str, data_root: str | Path,
+                        models_root: str | Path, references_root: str | Path, out: str | Path,
+                        nearest_png: str | Path | None = None) -> dict[str, Any]:
     """Stage metrics@<run>: every number of :mod:`ganlab.eval.metrics` for the run's generator
-    against its dataset's reference, with the protocol, written to OUT (JSON)."""
-    from ganlab.params import _unknown_key_message
+    against its dataset's reference, with the protocol, written to OUT (JSON). ``metrics`` and ``dedup`` are
+    params ``metrics:`` and ``dedup:`` (the perceptual hash of the memorisation check)."""
     from ganlab.train.trainer import load_generator
 
-    m = params.metrics
+    m = metrics
     if run not in m.runs:
-        raise GanlabError(_unknown_key_message(f"metrics.runs.{run}", run, sorted(m.runs)))
+        raise GanlabError(unknown_key_message(f"metrics.runs.{run}", run, sorted(m.runs)))
     dataset = m.runs[run]
     started = time.perf_counter()
     gen_path = Path(models_root) / run / "generator.pt"
@@ -242,14 +244,14 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
     hashes_path = ref_dir / HASHES_FILE
     if not hashes_path.is_file():
         raise GanlabError(f"{hashes_path}: the reference has no train hashes; run `dvc repro reference@{dataset}`")
-    if ref.get("hashes", {}).get("hash") != params.dedup.hash or ref["hashes"].get("hash_size") != params.dedup.hash_size:
-        raise GanlabError(f"{ref_dir}: hashed with {ref.get('hashes')}, params dedup ask for {params.dedup.hash} "
-                          f"of size {params.dedup.hash_size}; run `dvc repro reference@{dataset}`")
+    if ref.get("hashes", {}).get("hash") != dedup.hash or ref["hashes"].get("hash_size") != dedup.hash_size:
+        raise GanlabError(f"{ref_dir}: hashed with {ref.get('hashes')}, params dedup ask for {dedup.hash} "
+                          f"of size {dedup.hash_size}; run `dvc repro reference@{dataset}`")
     train_images = load_images(Path(data_root) / dataset, "train")[0].images
     checked = images[: m.memorisation_samples] if m.memorisation_samples else images
-    memorisation = memo.hash_copies(checked, train_images, np.load(hashes_path), method=params.dedup.hash,
-                                    hash_size=params.dedup.hash_size, threshold=params.dedup.threshold,
-                                    min_correlation=params.dedup.min_correlation)
+    memorisation = memo.hash_copies(checked, train_images, np.load(hashes_path), method=dedup.hash,
+                                    hash_size=dedup.hash_size, threshold=dedup.threshold,
+                                    min_correlation=dedup.min_correlation)
     # The nearest-neighbour check looks at the same first N samples as the hash check, against as many
     # held-out real images: each costs a search of the whole training set (most of a run's metrics time at 10k)
     train_features = load_reference(ref_dir, "train")[0].for_metric("fid")

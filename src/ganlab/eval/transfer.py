@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,16 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ganlab.data.datasets import load_images, read_info
-from ganlab.errors import GanlabError, ParamsError
+from ganlab.errors import GanlabError
+from ganlab.eval.config import TransferConfig
 from ganlab.eval.evaluator import nchw
+from ganlab.eval.extractors import adapt_images
 from ganlab.eval.svm import Standardizer, accuracy, select_c_and_refit
 from ganlab.files import write_json_atomic, write_text_atomic
-from ganlab.models.base import DataSpec, hp
+from ganlab.models import registry
+from ganlab.models.base import DataSpec
+from ganlab.schema import unknown_key_message
+from ganlab.train.config import RunParams
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,6 @@ ROLE = "discriminator"
 CHECKPOINT = "checkpoint.pt"  # the trainer's file (ganlab.train.trainer.CHECKPOINT)
 RAW = "raw-pixels"
 RANDOM_SUFFIX = "@random-init"
-DEVICES = ("auto", "cpu", "cuda", "mps")
 
 #: Radford et al. 2016, Table 1 (CIFAR-10 test accuracy, L2-SVM or the method's own classifier); not re-run here
 PUBLISHED = (
@@ -59,40 +64,6 @@ PUBLISHED = (
 
 class TransferError(GanlabError):
     """A discriminator cannot be measured: unknown run, no checkpoint, no convolutional features."""
-
-
-@dataclass(frozen=True)
-class TransferConfig:
-    """DCGAN's CIFAR-10 transfer test (``transfer:`` in params.yaml)."""
-
-    runs: tuple[str, ...] = hp(("dcgan-cifar10",), "runs under models: whose trained discriminators are measured")
-    pool: int = hp(4, "each conv layer's output is max-pooled to pool x pool (the paper: 4x4)", min=1, max=32)
-    c_grid: tuple[float, ...] = hp((3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3), "SVM C values tried (LinearSVC's C, "
-                                   "on standardised features)")
-    val_fraction: float = hp(0.2, "share of each train class held out to choose C", min=0.01, max=0.9)
-    seed: int = hp(0, "held-out draw, train subset and the random-init baselines' weights", min=0, max=2**31 - 1)
-    train_subset: int = hp(0, "use N train images drawn with the seed (0 = all 50,000): quick trials", min=0,
-                           max=10**8)
-    batch_size: int = hp(500, "images per discriminator forward pass (does not change any number)", min=1,
-                         max=65536)
-    tol: float = hp(1e-3, "SVM stopping rule: gradient norm below tol x its norm at w = 0 (LIBLINEAR's)",
-                    min=1e-12, max=0.5)
-    random_baselines: bool = hp(True, "also measure each run's architecture with fresh random weights")
-    raw_pixels: bool = hp(True, "also measure the raw pixels")
-    device: str = hp("auto", "where the discriminators run: auto = cuda, then mps, then cpu (the SVM runs on the CPU)",
-                     choices=DEVICES)
-
-    def __post_init__(self) -> None:
-        if not self.c_grid:
-            raise ParamsError("c_grid is empty; give at least one C")
-        bad = [c for c in self.c_grid if not c > 0]
-        if bad:
-            raise ParamsError(f"c_grid holds {bad}: every C must be > 0")
-        twice = sorted({r for r in self.runs if self.runs.count(r) > 1})
-        if twice:
-            raise ParamsError(f"runs names {', '.join(map(repr, twice))} more than once")
-        if not self.runs and not self.raw_pixels:
-            raise ParamsError("runs is empty and raw_pixels is false: nothing to measure")
 
 
 # --------------------------------------------------------------------------- discriminators
@@ -159,15 +130,13 @@ def feature_dim(net: nn.Sequential, pool: int = 4) -> int:
     return sum(channels) * pool * pool
 
 
-def _build(params: Any, run_name: str, data_root: Path, seed: int) -> tuple[Any, Any, dict[str, Any]]:
+def _build(models: Mapping[str, RunParams], run_name: str, data_root: Path, seed: int
+           ) -> tuple[Any, RunParams, dict[str, Any]]:
     """(the run's variant with fresh weights drawn with ``seed``, its RunParams, its dataset.json)."""
-    from ganlab.models import registry
-    from ganlab.params import _unknown_key_message
-
-    if run_name not in params.models:
-        raise TransferError(_unknown_key_message(f"models.{run_name}", run_name, sorted(params.models))
+    if run_name not in models:
+        raise TransferError(unknown_key_message(f"models.{run_name}", run_name, sorted(models))
                             .replace("unknown key", "transfer.runs: no such run"))
-    run = params.models[run_name]
+    run = models[run_name]
     cls = registry.get(run.variant)
     if cls.data_kind != "images":
         raise TransferError(f"transfer.runs: {run_name} is a {run.variant} run on {cls.data_kind}, not on images")
@@ -187,11 +156,11 @@ def _build(params: Any, run_name: str, data_root: Path, seed: int) -> tuple[Any,
     return variant, run, info
 
 
-def load_discriminator(params: Any, run_name: str, data_root: str | Path, models_root: str | Path
-                       ) -> Discriminator:
-    """The trained discriminator of run ``run_name``: its variant rebuilt from params.yaml and the
-    weights of MODELS_ROOT/<run>/checkpoint.pt loaded into it."""
-    variant, run, info = _build(params, run_name, Path(data_root), seed=0)
+def load_discriminator(models: Mapping[str, RunParams], run_name: str, data_root: str | Path,
+                       models_root: str | Path) -> Discriminator:
+    """The trained discriminator of run ``run_name``: its variant rebuilt from its section of ``models``
+    (params ``models:``) and the weights of MODELS_ROOT/<run>/checkpoint.pt loaded into it."""
+    variant, run, info = _build(models, run_name, Path(data_root), seed=0)
     path = Path(models_root) / run_name / CHECKPOINT
     if not path.is_file():
         raise TransferError(f"{path}: no checkpoint of run {run_name!r}; train it first (dvc repro train@{run_name})")
@@ -212,9 +181,10 @@ def load_discriminator(params: Any, run_name: str, data_root: str | Path, models
     return Discriminator(run_name, variant.nets[ROLE], tuple(variant.data.shape), trained_on)
 
 
-def random_discriminator(params: Any, run_name: str, data_root: str | Path, seed: int) -> Discriminator:
+def random_discriminator(models: Mapping[str, RunParams], run_name: str, data_root: str | Path, seed: int
+                         ) -> Discriminator:
     """The same architecture as run ``run_name``, freshly initialised with ``seed``, never trained."""
-    variant, _, _ = _build(params, run_name, Path(data_root), seed=seed)
+    variant, _, _ = _build(models, run_name, Path(data_root), seed=seed)
     return Discriminator(run_name + RANDOM_SUFFIX, variant.nets[ROLE], tuple(variant.data.shape), {})
 
 
@@ -224,8 +194,6 @@ def random_discriminator(params: Any, run_name: str, data_root: str | Path, seed
 def adapt_to(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, str]:
     """uint8 (N, C, H, W) CIFAR-10 images as the discriminator's training images were: its channels
     (BT.601 luma for grey) and side (antialiased bilinear); returns what was done ('' = nothing)."""
-    from ganlab.eval.extractors import adapt_images
-
     return adapt_images(images, shape[0], shape[1])
 
 
@@ -245,9 +213,10 @@ def linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
             "svm_converged": search.fit.converged, "svm_seconds": time.perf_counter() - t0}
 
 
-def run_transfer(params: Any, config: TransferConfig, data_root: str | Path = "data",
+def run_transfer(models: Mapping[str, RunParams], config: TransferConfig, data_root: str | Path = "data",
                  models_root: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
-    """Every row of the transfer table (ours, then the published ones) and the protocol."""
+    """Every row of the transfer table (ours, then the published ones) and the protocol; ``models`` holds
+    the runs of ``config.runs`` (params ``models:``)."""
     from ganlab.train.trainer import pick_device
 
     data_root = Path(data_root)
@@ -255,9 +224,9 @@ def run_transfer(params: Any, config: TransferConfig, data_root: str | Path = "d
     # every discriminator is built and loaded before any image is read: bad params fail at once
     nets: list[Discriminator] = []
     for name in config.runs:
-        nets.append(load_discriminator(params, name, data_root, models_root))
+        nets.append(load_discriminator(models, name, data_root, models_root))
         if config.random_baselines:
-            nets.append(random_discriminator(params, name, data_root, config.seed))
+            nets.append(random_discriminator(models, name, data_root, config.seed))
     device = pick_device(config.device)
     info = read_info(data_root / DATASET)
     cifar_variant = info.get("variant", "unknown")
@@ -319,12 +288,6 @@ def _row(name: str, kind: str, dim: int, feat_s: float, probe: dict[str, Any], c
 # --------------------------------------------------------------------------- the stage
 
 
-def load_transfer_params(path: str | Path) -> tuple[Any, TransferConfig]:
-    """(Params, TransferConfig) of a params file; the paper's defaults when it has no ``transfer:``."""
-    from ganlab.params import load_params
-
-    params = load_params(path)
-    return params, params.transfer if params.transfer is not None else TransferConfig()
 
 
 def metrics_of(result: dict[str, Any]) -> dict[str, Any]:
@@ -387,10 +350,13 @@ def markdown_report(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_transfer_stage(params: Any, config: TransferConfig, data_root: str | Path, models_root: str | Path | None,
-                         out: str | Path, progress: bool = False) -> dict[str, Any]:
-    """Stage transfer: run the test and write OUT/metrics.json (DVC metrics) and OUT/README.md."""
-    result = run_transfer(params, config, data_root, models_root, progress)
+def write_transfer_stage(models: Mapping[str, RunParams], config: TransferConfig | None, data_root: str | Path,
+                         models_root: str | Path | None, out: str | Path, progress: bool = False) -> dict[str, Any]:
+    """Stage transfer: run the test of ``config`` (params ``transfer:``; None, when params.yaml has no such
+    section, is the paper's defaults) on the runs of ``models`` and write OUT/metrics.json (DVC metrics)
+    and OUT/README.md."""
+    config = config if config is not None else TransferConfig()
+    result = run_transfer(models, config, data_root, models_root, progress)
     out = Path(out)
     write_json_atomic(out / "metrics.json", metrics_of(result))
     write_text_atomic(out / "README.md", markdown_report(result))

@@ -10,18 +10,16 @@ resume are the trainer's, once, for every variant.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-
-def hp(default: Any, help: str, **checks: Any) -> Any:
-    """A hyperparameter field: default, one-line reason, and checks (``min``, ``max``, ``choices``)
-    that ``models.<run>.model`` in params.yaml is validated against (see ganlab.params)."""
-    return field(default=default, metadata={"help": help, **checks})
+# The one field helper of every params dataclass; a variant's Config declares its hyperparameters with it
+# (``from ganlab.models.base import hp``), and ``models.<run>.model`` is validated against them.
+from ganlab.schema import hp  # noqa: F401 - re-exported for the variant modules
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
 """The ``report:`` section of params.yaml: what stage ``report`` draws besides the pipeline's own outputs.
 
-Kept apart from ganlab.params (which only hooks it in) so that the report's settings can grow
-without touching a module every training stage depends on.
+It lives beside the report code that reads it (ganlab.report.page), and ganlab.params only assembles
+it; torch-free, so a params file is validated without loading torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ganlab.errors import ParamsError
-from ganlab.models.base import hp
+from ganlab.schema import hp
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,9 @@ class ReportConfig:
     arithmetic_noise: float = hp(0.25, "the paper's uniform noise (+-) added to the result for its variations",
                                  min=0.0, max=10.0)
     arithmetic_variations: int = hp(8, "images drawn around each result (the first without noise)", min=1, max=64)
-    arithmetic: dict[str, ConceptSum] = field(default_factory=dict, metadata={
-        "help": "title -> the candidate indices of A - B + C"})
+    arithmetic: dict[str, ConceptSum] = hp({}, "title -> the candidate indices of A - B + C")
 
-    def check_runs(self, models: dict[str, Any], where: str) -> None:
+    def check_runs(self, models: Mapping[str, Any], where: str) -> None:
         """The arithmetic run exists and every index is a candidate."""
         if not self.arithmetic or not self.arithmetic_run:
             return

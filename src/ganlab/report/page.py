@@ -21,6 +21,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ganlab.files import atomic_write, write_text_atomic
 from ganlab.models import registry
 from ganlab.report.config import ReportConfig
 from ganlab.report.samples import MODES, interpolation_grid
+from ganlab.train.config import RunParams
 from ganlab.train.trainer import load_generator, save_figure, save_grid
 
 log = logging.getLogger(__name__)
@@ -106,29 +108,31 @@ class Document:
         self.lines += [f"*{what}: `{path}` is missing.*", ""]
 
 
-def build(params: Any, root: str | Path = ".", out: str | Path = "reports", device: str = "cpu") -> dict[str, Any]:
-    """Write OUT/README.md, OUT/index.html and OUT/figures/; return a summary of what went in."""
+def build(models: Mapping[str, RunParams], config: ReportConfig | None = None, root: str | Path = ".",
+          out: str | Path = "reports", device: str = "cpu") -> dict[str, Any]:
+    """Write OUT/README.md, OUT/index.html and OUT/figures/ for the runs of ``models`` (params ``models:``)
+    and the drawings of ``config`` (params ``report:``; None = its defaults); return a summary of what went in."""
     root, out = Path(root), Path(out)
-    config: ReportConfig = params.report if params.report is not None else ReportConfig()
+    config = config if config is not None else ReportConfig()
     figures = out / FIGURES
     doc = Document(out)
-    image_runs = {name: run for name, run in params.models.items()
+    image_runs = {name: run for name, run in models.items()
                   if registry.get(run.variant).data_kind == "images"}
-    sequence_runs = [name for name, run in params.models.items() if registry.get(run.variant).data_kind == "sequences"]
+    sequence_runs = [name for name, run in models.items() if registry.get(run.variant).data_kind == "sequences"]
 
-    samples_section(doc, root, params, image_runs)
-    curves_section(doc, root, params, figures / "curves")
+    samples_section(doc, root, image_runs)
+    curves_section(doc, root, models, figures / "curves")
     for title, rel, anchor in SUBREPORTS:
         if anchor == "sequences" and not sequence_runs:
             continue
         subreport_section(doc, out / rel, title, anchor)
     interpolation_section(doc, root, image_runs, config, figures / "interpolation", device)
-    arithmetic_section(doc, root, params, config, figures / "arithmetic", device)
+    arithmetic_section(doc, root, models, config, figures / "arithmetic", device)
     latent_section(doc, root, image_runs)
     curation_section(doc, out / "dedup")
     evaluators_section(doc, out / "evaluators")
 
-    text = "\n".join(_front(params, doc) + doc.lines).rstrip() + "\n"
+    text = "\n".join(_front(models, doc) + doc.lines).rstrip() + "\n"
     write_text_atomic(out / "README.md", text)
     page = render_html(text, out, title="ganlab report")
     write_text_atomic(out / "index.html", page)
@@ -139,12 +143,12 @@ def build(params: Any, root: str | Path = ".", out: str | Path = "reports", devi
     return summary
 
 
-def _front(params: Any, doc: Document) -> list[str]:
+def _front(models: Mapping[str, RunParams], doc: Document) -> list[str]:
     lines = ["# ganlab report", "",
              "Written by `dvc repro` (stage `report`, ganlab.report.page) from the pipeline's outputs; "
              "`reports/index.html` is this page with every image inside it. Numbers carry their protocol "
              "in the metrics section; published numbers are kept in tables of their own.", "",
-             f"{len(params.models)} runs under `models:` in params.yaml.", ""]
+             f"{len(models)} runs under `models:` in params.yaml.", ""]
     if doc.missing:
         lines += [f"**{len(doc.missing)} inputs are missing** (named where they belong): run `dvc repro`.", ""]
     lines += ["Contents:", ""] + [f"- [{title}](#{anchor})" for title, anchor in doc.sections] + [""]
@@ -169,7 +173,7 @@ def latest_figures(samples: Path) -> dict[str, Path]:
     return {k: found[k][1] for k in order}
 
 
-def samples_section(doc: Document, root: Path, params: Any, runs: dict[str, Any]) -> None:
+def samples_section(doc: Document, root: Path, runs: dict[str, RunParams]) -> None:
     doc.section("Samples", "samples", "The last grid each run drew during training, from its fixed noise batch "
                 "(conditional runs: a column per class), and the run's other figures at the same step.")
     metrics_dir = doc.out / "metrics" / "runs"
@@ -236,11 +240,11 @@ def plot_curves(series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, pa
     return save_figure(fig, path)
 
 
-def curves_section(doc: Document, root: Path, params: Any, figures: Path) -> None:
+def curves_section(doc: Document, root: Path, models: Mapping[str, RunParams], figures: Path) -> None:
     doc.section("Training curves", "curves", "Every series each run logged with dvclive (losses, and scores "
                 "taken during training such as NLL-oracle or BLEU), against the step. `dvc plots show` draws "
                 "the same files, and the GAN family's losses side by side.")
-    for name in params.models:
+    for name in models:
         dvclive = root / "data" / "models" / name / "dvclive"
         series = read_series(dvclive) if dvclive.is_dir() else {}
         if not series:
@@ -342,10 +346,10 @@ def numbered_grid(images: torch.Tensor, path: Path, nrow: int) -> Path:
     return path
 
 
-def arithmetic_section(doc: Document, root: Path, params: Any, config: ReportConfig, figures: Path,
+def arithmetic_section(doc: Document, root: Path, models: Mapping[str, RunParams], config: ReportConfig, figures: Path,
                        device: str) -> None:
     run = config.arithmetic_run
-    if not run or run not in params.models:
+    if not run or run not in models:
         return
     doc.section("Vector arithmetic", "arithmetic",
                 f"DCGAN's arithmetic on `{run}` (Radford et al. 2016, Figure 7): the codes of the candidates a "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ganlab.eval.bleu import bleu, self_bleu
 from ganlab.eval.sequences import ORDERS
 from ganlab.files import atomic_write, write_json_atomic, write_text_atomic
 from ganlab.models import registry
-from ganlab.params import Params, RunParams
+from ganlab.train.config import RunParams
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ PUBLISHED_COCO = {
 }
 
 
-def sequence_runs(params: Params) -> dict[str, RunParams]:
-    return {name: run for name, run in params.models.items() if registry.get(run.variant).data_kind == "sequences"}
+def sequence_runs(models: Mapping[str, RunParams]) -> dict[str, RunParams]:
+    """The runs of ``models`` (params ``models:``) whose variant trains on sequences."""
+    return {name: run for name, run in models.items() if registry.get(run.variant).data_kind == "sequences"}
 
 
 def read_summary(data_root: Path, name: str) -> dict[str, Any]:
@@ -200,9 +202,11 @@ def plot_curves(curves: dict[str, Any], floor: float, path: Path) -> None:
         fh.write(buf.getvalue())
 
 
-def build(params: Params, data_root: str | Path = "data", out: str | Path = "reports/sequences") -> dict[str, Any]:
+def build(models: Mapping[str, RunParams], data_root: str | Path = "data", out: str | Path = "reports/sequences"
+          ) -> dict[str, Any]:
+    """Write OUT/README.md, OUT/metrics.json and OUT/nll_oracle.png for the sequence runs of ``models``."""
     data_root, out = Path(data_root), Path(out)
-    runs = sequence_runs(params)
+    runs = sequence_runs(models)
     summaries = {name: read_summary(data_root, name) for name in runs}  # all finished, before anything is written
     by_data: dict[str, dict[str, RunParams]] = {}
     for name, run in runs.items():

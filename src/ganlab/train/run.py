@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec, Variant
-from ganlab.params import Params, RunParams, _unknown_key_message
+from ganlab.schema import unknown_key_message
 from ganlab.train import distributed
+from ganlab.train.config import RunParams
 from ganlab.train.trainer import Monitor, Trainer, pick_device, save_figure, to_tensor
 
 log = logging.getLogger(__name__)
@@ -32,10 +34,11 @@ log = logging.getLogger(__name__)
 MAX_CLASSES = 1000  # a conditional model's one-hot input grows with this; face identities are not classes
 
 
-def find_run(params: Params, name: str) -> RunParams:
-    if name not in params.models:
-        raise ParamsError(_unknown_key_message(f"models.{name}", name, sorted(params.models)))
-    return params.models[name]
+def find_run(models: Mapping[str, RunParams], name: str) -> RunParams:
+    """Run ``name`` of ``models`` (params ``models:``); a ParamsError naming the closest run if there is none."""
+    if name not in models:
+        raise ParamsError(unknown_key_message(f"models.{name}", name, sorted(models)))
+    return models[name]
 
 
 def load_training_data(run: RunParams, data_root: Path, conditional: bool, split_name: str = "train"
@@ -78,9 +81,9 @@ def data_monitor(run: RunParams, data_root: Path, spec: DataSpec) -> Monitor | N
     return None
 
 
-def train_run(params: Params, name: str, data_root: str | Path = "data", out: str | Path | None = None,
-              resume: bool = True, progress: bool = True) -> dict[str, Any]:
-    run = find_run(params, name)
+def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path = "data",
+              out: str | Path | None = None, resume: bool = True, progress: bool = True) -> dict[str, Any]:
+    run = find_run(models, name)
     out = Path(out) if out is not None else Path(data_root) / "models" / name
     device = distributed.setup(run.train.device) or pick_device(run.train.device)
     try:

@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_json_atomic
 from ganlab.models import registry
-from ganlab.params import TrainParams
+from ganlab.train.config import TrainParams
 from ganlab.models.base import DataSpec, Variant
 from ganlab.train import distributed
 

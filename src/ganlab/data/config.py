@@ -1,0 +1,128 @@
+"""The data sections of params.yaml: ``data:``, ``faces:``, ``dedup:``, ``toy:``, ``oracle:``, ``domains:``.
+
+Each section lives here, beside the data code that reads it (ganlab.data.fetch, faces, dedup, toy,
+oracle, domains), and ganlab.params only assembles them. Torch-free (the checks need only the
+source registry, ganlab.data.sources), so validating a params file never loads torch for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ganlab.data.sources import DATASETS
+from ganlab.errors import ParamsError
+from ganlab.schema import hp, join
+
+#: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy),
+#: domains (stage domains: the unpaired two-domain set of the translation models)
+DERIVED_DATASETS = ("faces", "toy-gaussian", "domains")
+#: token-sequence datasets: the oracle's samples (stage oracle); fetched text sets are added by kind
+SEQUENCE_DATASETS = ("oracle",)
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """How to obtain one dataset (``data.<name>`` in params.yaml)."""
+
+    variant: str = hp(
+        "auto",
+        "which copy: auto = an official file in the mirror, else a mirror variant, else the network",
+    )
+
+
+@dataclass(frozen=True)
+class FacesParams:
+    """Face detection and cropping (``faces:``); see ganlab.data.faces."""
+
+    cascade: str = hp("haarcascade_frontalface_default.xml", "OpenCV's bundled cascade file, or a path")
+    confirm_cascade: str = hp("", "a second cascade that must fire inside each box; '' = none")
+    scale_factor: float = hp(1.1, "image pyramid step of the detector", min=1.01, max=2.0)
+    min_neighbors: int = hp(5, "overlapping detections a face needs", min=0, max=100)
+    min_face: int = hp(40, "smallest face side in pixels", min=8, max=4096)
+    margin: float = hp(0.2, "context added around the box on each side, as a fraction of its side", min=0.0, max=2.0)
+    size: int = hp(64, "side of the saved square crops", min=8, max=1024)
+    test_fraction: float = hp(0.1, "share of people held out as the test split", min=0.0, max=0.9)
+
+
+HASH_METHODS = ("phash", "dhash", "whash", "ahash")
+CONFIRM_METHODS = ("ncc", "dhash", "phash", "none")
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    """Near-duplicate removal (``dedup:``); see ganlab.data.dedup."""
+
+    hash: str = hp("phash", "perceptual hash", choices=HASH_METHODS)
+    hash_size: int = hp(8, "hash side: hash_size**2 bits", min=4, max=32)
+    threshold: int = hp(16, "Hamming distance for a candidate pair", min=0, max=1024)
+    confirm: str = hp("ncc", "independent check of each candidate pair", choices=CONFIRM_METHODS)
+    min_correlation: float = hp(0.94, "ncc: least correlation of a confirmed pair", min=-1.0, max=1.0)
+    confirm_threshold: int = hp(12, "dhash/phash confirm: Hamming distance of a confirmed pair", min=0, max=1024)
+    drop_leaked: bool = hp(True, "drop training images that have a near duplicate in the eval set")
+    gallery_clusters: int = hp(12, "clusters shown in gallery.png", min=0, max=200)
+
+    def __post_init__(self) -> None:
+        if self.threshold > self.hash_size**2:
+            raise ParamsError(f"threshold = {self.threshold} exceeds the {self.hash_size**2} bits of a hash_size {self.hash_size} hash")
+
+
+@dataclass(frozen=True)
+class ToyParams:
+    """The 1-D toy data of the GAN paper's Figure 1 (``toy:``; stage toy -> data/toy-gaussian)."""
+
+    mu: float = hp(4.0, "mean of the data distribution N(mu, sigma)", min=-1e6, max=1e6)
+    sigma: float = hp(1.25, "its standard deviation", min=1e-6, max=1e6)
+    n: int = hp(10000, "samples drawn", min=2, max=10**8)
+
+
+@dataclass(frozen=True)
+class OracleParams:
+    """SeqGAN's synthetic oracle (``oracle:``; stage oracle -> data/oracle): a random LSTM and its samples."""
+
+    vocab: int = hp(5000, "vocabulary size (SeqGAN: 5,000)", min=2, max=65535)
+    length: int = hp(20, "tokens per sequence (SeqGAN: 20)", min=2, max=10000)
+    embed: int = hp(32, "embedding size of the oracle LSTM (SeqGAN: 32)", min=1, max=4096)
+    hidden: int = hp(32, "hidden size of the oracle LSTM (SeqGAN: 32)", min=1, max=4096)
+    n_train: int = hp(10000, "training sequences drawn from the oracle (SeqGAN: 10,000)", min=1, max=10**8)
+    seed: int = hp(0, "the oracle's own seed: a sweep over the global seed keeps the benchmark fixed",
+                   min=0, max=2**31 - 1)
+
+
+@dataclass(frozen=True)
+class DomainsParams:
+    """The unpaired two-domain dataset of the translation models (``domains:``; stage domains -> data/domains).
+
+    Domain A (label 0) is ``classes_a`` of dataset ``source_a``, domain B (label 1) ``classes_b`` of
+    ``source_b``; both sources must have one image shape. See ganlab.data.domains."""
+
+    source_a: str = hp("mnist", "image dataset (a fetched one, or faces) that domain A, label 0, is drawn from")
+    classes_a: tuple[str, ...] = hp(("0", "1"), "the classes of source_a, by name, that make up domain A")
+    source_b: str = hp("fashion-mnist", "image dataset that domain B, label 1, is drawn from; same image shape as A")
+    classes_b: tuple[str, ...] = hp(("Bag", "Trouser"), "the classes of source_b, by name, that make up domain B")
+    train_per_domain: int = hp(0, "training images of each domain (equal counts); 0 = all that the smaller domain has",
+                               min=0, max=10**8)
+    test_per_domain: int = hp(0, "test images of each domain, likewise", min=0, max=10**8)
+
+    def __post_init__(self) -> None:
+        for side in ("a", "b"):
+            classes = getattr(self, f"classes_{side}")
+            if not classes:
+                raise ParamsError(f"classes_{side} is empty; name at least one class of {getattr(self, f'source_{side}')}")
+            twice = sorted({c for c in classes if classes.count(c) > 1})
+            if twice:
+                raise ParamsError(f"classes_{side} names {', '.join(map(repr, twice))} more than once")
+        shared = sorted(set(self.classes_a) & set(self.classes_b))
+        if self.source_a == self.source_b and shared:
+            raise ParamsError(f"domains A and B both take class {', '.join(map(repr, shared))} of {self.source_a}: "
+                              "the two domains must not share images")
+
+    @staticmethod
+    def __check__(values: dict[str, Any], where: str) -> None:
+        """The sources must be image datasets ganlab can build (the source registry's image sets, or faces)."""
+        allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + ["faces"])
+        for side in ("a", "b"):
+            source = values.get(f"source_{side}", getattr(DomainsParams, f"source_{side}"))
+            if source not in allowed:
+                raise ParamsError(f"{join(where, f'source_{side}')} = {source!r} is not an image dataset; "
+                                  f"choose one of: {', '.join(allowed)}")

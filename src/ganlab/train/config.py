@@ -1,0 +1,78 @@
+"""The training sections of params.yaml: ``models.<run>`` (RunParams) and its ``train:`` (TrainParams).
+
+They live beside the trainer that reads them; ganlab.params only assembles them under ``models:``.
+Importing this module does not import torch: the model registry loads the variants (and torch)
+only when a run is checked, so a params file without ``models:`` is validated without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ganlab.data.config import DERIVED_DATASETS, SEQUENCE_DATASETS
+from ganlab.data.sources import DATASETS
+from ganlab.errors import ParamsError
+from ganlab.models import registry
+from ganlab.schema import from_dict, hp, unknown_key_message
+
+AMP_MODES = ("auto", "bf16", "off")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """The trainer's settings for one run (``models.<run>.train``); see ganlab.train.trainer."""
+
+    steps: int = hp(1000, "optimisation steps (generator updates for GANs)", min=1, max=10**9)
+    batch_size: int = hp(64, "images per batch (per critic iteration for WGANs)", min=1, max=65536)
+    seed: int = hp(0, "seed of weights, noise and batch order: same seed, same weights on CPU", min=0, max=2**31 - 1)
+    device: str = hp("auto", "auto = cuda, then mps, then cpu; or a torch device string such as cuda:1")
+    amp: str = hp("auto", "auto = bfloat16 autocast on CUDA, float32 elsewhere; bf16 forces it; off",
+                  choices=AMP_MODES)
+    checkpoint_every: int = hp(500, "steps between checkpoints (and one at the end, and on SIGINT/SIGTERM)",
+                               min=1, max=10**9)
+    sample_every: int = hp(500, "steps between sample grids from the fixed noise batch", min=1, max=10**9)
+    log_every: int = hp(50, "steps between dvclive log rows", min=1, max=10**9)
+    eval_every: int = hp(0, "steps between scores of the generator on the run's data (NLL-oracle on the oracle, "
+                         "BLEU on text), logged as eval/<name>; they are always taken at step 0 and at the end; "
+                         "0 = only then", min=0, max=10**9)
+    n_samples: int = hp(64, "images per grid (100 = a 10 x 10 grid, a column per class for conditional models)",
+                        min=1, max=1024)
+    dvclive: bool = hp(True, "log losses and images/s with dvclive (OUT/dvclive), for dvc plots")
+    channels_last: bool = hp(True, "NHWC memory format for the networks and image batches: x1.17 to x1.19 for "
+                             "DCGAN on 2 CPU cores (benchmarks/trainer_speed.py); off for the NCHW default")
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """One training run (``models.<run>``): a variant, its data, its hyperparameters, the trainer's settings."""
+
+    variant: str = hp("", "registered variant name (ganlab variants lists them)")
+    data: str = hp("mnist", "dataset to train on: a fetched image dataset, faces, toy-gaussian or domains")
+    model: Any = hp({}, "the variant's hyperparameters; unset ones take the paper's defaults")
+    train: TrainParams = hp(TrainParams(), "trainer settings")
+
+    @staticmethod
+    def __check__(values: dict[str, Any], where: str) -> None:
+        """Validate ``variant``, ``data`` and ``model`` against the registry.
+
+        This is where torch is first imported: the registry loads the variant modules, since a
+        variant's Config lives beside its networks."""
+        variant = values.get("variant", "")
+        if variant not in registry.names():
+            raise ParamsError(unknown_key_message(f"{where}.variant", variant, registry.names())
+                              .replace("unknown key", "unknown variant"))
+        kind = registry.get(variant).data_kind
+        if kind == "sequences":
+            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "text"] + list(SEQUENCE_DATASETS))
+        else:
+            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + list(DERIVED_DATASETS))
+        data = values.get("data", "mnist")
+        if data not in allowed:
+            raise ParamsError(f"{where}.data = {data!r}: variant {variant!r} trains on {kind}; choose one of: "
+                              f"{', '.join(allowed)}")
+        values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
+
+    def variant_config(self) -> Any:
+        """The variant's Config (validated when the params were loaded)."""
+        return self.model
