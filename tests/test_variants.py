@@ -13,7 +13,7 @@ import torch
 
 from ganlab.errors import GanlabError
 from ganlab.models import registry
-from ganlab.models.base import DataSpec
+from ganlab.models.base import DataSpec, Variant
 from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
 TINY = {  # small enough for CPU tests; one line per registered variant
@@ -94,6 +94,15 @@ def config(**kw) -> TrainConfig:
 
 def test_every_registered_variant_is_in_the_contract_tests():
     assert set(registry.names()) == set(TINY)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_what_a_variant_says_of_itself_agrees_with_its_code(name):
+    cls = registry.get(name)
+    # the trainer hands over the test split by this flag alone: a variant that scores or draws from it must say so
+    overrides = cls.evaluate is not Variant.evaluate or cls.test_figures is not Variant.test_figures
+    assert cls.reads_test_split == overrides, f"{name} overrides evaluate/test_figures: set reads_test_split"
+    assert cls.has_latent_walk == (cls.no_latent_walk_reason == ""), f"{name}: say why there is no latent walk"
 
 
 def test_registry_lists_variants_with_descriptions():

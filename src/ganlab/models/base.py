@@ -42,6 +42,13 @@ class Variant(abc.ABC):
     Config: ClassVar[type]  # a frozen dataclass of the variant's hyperparameters
     #: what it trains on: "images" (N, C, H, W) in [-1, 1], or "sequences" (N, L) of token ids
     data_kind: ClassVar[str] = "images"
+    #: True when it scores or draws from the test split after training (it overrides ``evaluate`` or
+    #: ``test_figures``): the trainer is then handed that split
+    reads_test_split: ClassVar[bool] = False
+    #: False when its noise is no latent space that a walk between two codes means anything in; the
+    #: report then says why instead of drawing interpolations
+    has_latent_walk: ClassVar[bool] = True
+    no_latent_walk_reason: ClassVar[str] = ""  # that reason, set exactly when has_latent_walk is False
 
     def real_batches_per_step(self, step: int) -> int:
         """Real batches step number ``step`` consumes (WGAN's critic iterations each take a fresh one)."""

@@ -231,6 +231,10 @@ class VQVAE(Variant):
 
     Config = VqvaeConfig
     generator_roles = ("decoder", "codebook", "prior")  # what sampling needs; the encoder only reconstructs
+    reads_test_split = True  # evaluate: reconstructions, code usage and the prior's NLL on the test split
+    has_latent_walk = False
+    no_latent_walk_reason = ("its samples come from the PixelCNN prior, one code position at a time, from uniform "
+                             "quantiles: there is no continuous latent to walk")
 
     @property
     def grid(self) -> tuple[int, int]:

@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 
 FIGURES = "figures"
 STEP_FILE = re.compile(r"^(?P<kind>.*?)(?:_)?step_(?P<step>\d+)\.png$")
-#: variants whose noise is not a latent space a walk means anything in
-NO_LATENT_WALK = {
-    "vqvae": "its samples come from the PixelCNN prior, one code position at a time, from uniform quantiles: there "
-             "is no continuous latent to walk",
-}
 #: dvclive series left out of the curve figures (throughput, not learning)
 SKIP_SERIES = {"images_per_s"}
 SUBREPORTS = (  # (title, markdown file under reports/, anchor)
@@ -271,8 +266,8 @@ def interpolation_section(doc: Document, root: Path, runs: dict[str, Any], confi
         cls = registry.get(run.variant)
         if cls.conditional or run.data in ("toy-gaussian", "domains"):
             continue
-        if run.variant in NO_LATENT_WALK:
-            doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {NO_LATENT_WALK[run.variant]}.", ""]
+        if not cls.has_latent_walk:
+            doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {cls.no_latent_walk_reason}.", ""]
             continue
         weights = root / "data" / "models" / name / "generator.pt"
         doc.lines += [f"### {name}", ""]

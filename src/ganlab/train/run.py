@@ -22,7 +22,7 @@ from ganlab.data.datasets import INFO_FILE, load_images, load_text, read_info
 from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.errors import ParamsError
 from ganlab.models import registry
-from ganlab.models.base import DataSpec, Variant
+from ganlab.models.base import DataSpec
 from ganlab.params import Params, RunParams, _unknown_key_message
 from ganlab.train import distributed
 from ganlab.train.trainer import Monitor, Trainer, pick_device, save_figure, to_tensor
@@ -88,7 +88,7 @@ def train_run(params: Params, name: str, data_root: str | Path = "data", out: st
         needs_labels = cls.conditional or cls.labelled
         images, labels, spec, data_id = load_training_data(run, Path(data_root), needs_labels)
         test = None
-        if cls.evaluate is not Variant.evaluate or cls.test_figures is not Variant.test_figures:  # it reads the test split
+        if cls.reads_test_split:
             test_x, test_y, _, _ = load_training_data(run, Path(data_root), needs_labels, "test")
             test = (test_x, test_y)
         log.info("%s: %s on %s, %d training examples of shape %s, on %s", name, run.variant, run.data, len(images),
