@@ -20,6 +20,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
+from ganlab.data import kinds
 from ganlab.errors import ParamsError
 
 DEFAULT_PARAMS = Path("params.yaml")
@@ -82,11 +83,6 @@ class DedupParams:
 
 
 AMP_MODES = ("auto", "bf16", "off")
-#: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy),
-#: domains (stage domains: the unpaired two-domain set of the translation models)
-DERIVED_DATASETS = ("faces", "toy-gaussian", "domains")
-#: token-sequence datasets: the oracle's samples (stage oracle); fetched text sets are added by kind
-SEQUENCE_DATASETS = ("oracle",)
 
 
 @dataclass(frozen=True)
@@ -125,7 +121,6 @@ class RunParams:
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
         """Validate ``variant``, ``data`` and ``model`` against the registry (imports the models)."""
-        from ganlab.data.sources import DATASETS
         from ganlab.models import registry
 
         variant = values.get("variant", "")
@@ -133,10 +128,7 @@ class RunParams:
             raise ParamsError(_unknown_key_message(f"{where}.variant", variant, registry.names())
                               .replace("unknown key", "unknown variant"))
         kind = registry.get(variant).data_kind
-        if kind == "sequences":
-            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "text"] + list(SEQUENCE_DATASETS))
-        else:
-            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + list(DERIVED_DATASETS))
+        allowed = kinds.datasets_for(kind)
         data = values.get("data", "mnist")
         if data not in allowed:
             raise ParamsError(f"{where}.data = {data!r}: variant {variant!r} trains on {kind}; choose one of: "
@@ -200,10 +192,8 @@ class DomainsParams:
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
-        """The sources must be image datasets ganlab can build (imports the source registry)."""
-        from ganlab.data.sources import DATASETS
-
-        allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + ["faces"])
+        """The sources must be image datasets ganlab can build, each one distribution of images."""
+        allowed = [n for n in kinds.dataset_names() if kinds.image_distribution(n)]
         for side in ("a", "b"):
             source = values.get(f"source_{side}", getattr(DomainsParams, f"source_{side}"))
             if source not in allowed:
@@ -320,7 +310,7 @@ class Params:
         reference, and each reference an evaluator stage when the evaluator is the extractor."""
         m = self.metrics
         for dataset, evaluator in m.references.items():
-            if dataset in SEQUENCE_DATASETS or dataset in ("toy-gaussian", "domains"):
+            if not kinds.image_distribution(dataset):
                 raise ParamsError(f"metrics.references.{dataset}: references are image datasets with classes "
                                   "or faces; the toy, the domain pair and sequences have their own scores")
             if m.extractor == "evaluator" and evaluator not in self.evaluators:

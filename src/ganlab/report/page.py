@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.data.kinds import image_distribution
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_text_atomic
 from ganlab.models import registry
@@ -264,7 +265,7 @@ def interpolation_section(doc: Document, root: Path, runs: dict[str, Any], confi
                 "great circle, which keeps a Gaussian code at the norm the generator was trained on.")
     for name, run in runs.items():
         cls = registry.get(run.variant)
-        if cls.conditional or run.data in ("toy-gaussian", "domains"):
+        if cls.conditional or not image_distribution(run.data):
             continue
         if not cls.has_latent_walk:
             doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {cls.no_latent_walk_reason}.", ""]
