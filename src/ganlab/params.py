@@ -120,8 +120,10 @@ class RunParams:
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
-        """Validate ``variant``, ``data`` and ``model`` against the registry (imports the models)."""
+        """Validate ``variant``, ``data`` and ``model`` against the registry (imports the models), and
+        ``train.steps`` against the variant's phases."""
         from ganlab.models import registry
+        from ganlab.models.base import phase_steps_error
 
         variant = values.get("variant", "")
         if variant not in registry.names():
@@ -134,6 +136,10 @@ class RunParams:
             raise ParamsError(f"{where}.data = {data!r}: variant {variant!r} trains on {kind}; choose one of: "
                               f"{', '.join(allowed)}")
         values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
+        steps = values.get("train", TrainParams()).steps
+        problem = phase_steps_error(registry.get(variant).phases(values["model"]), steps)
+        if problem:
+            raise ParamsError(f"{where}.train.steps = {steps}: {variant} {problem}")
 
     def variant_config(self) -> Any:
         """The variant's Config (validated when the params were loaded)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ganlab.models.base import DataSpec, hp
+from ganlab.models.base import DataSpec, Phase, hp
 from ganlab.models.registry import register
 from ganlab.models.sequence import LSTMLanguageModel, SequenceVariant, check_sequence_data, init_seqgan_generator
 
@@ -36,6 +36,11 @@ class SeqMle(SequenceVariant):
     """Teacher-forced maximum-likelihood LSTM, the sequence-GAN baseline (Yu et al. 2017)."""
 
     Config = SeqMleConfig
+
+    @classmethod
+    def phases(cls, config: SeqMleConfig, data: DataSpec | None = None) -> list[Phase]:
+        """MLE throughout: the phase that SeqGAN's pre-training shares with it."""
+        return [Phase("mle", None)]
 
     def build(self) -> dict[str, torch.nn.Module]:
         check_sequence_data(self.name, self.data)
