@@ -82,6 +82,45 @@ def test_bad_params_are_named(tmp_path, text, message):
     assert str(path) in str(err.value)
 
 
+SEQGAN = ("models:\n  a: {variant: seqgan, data: oracle, model: {pretrain_steps: 5, d_pretrain_steps: 3}, "
+          "train: {steps: STEPS}}\n")
+
+
+@pytest.mark.parametrize("steps", [8, 20])
+def test_a_run_whose_fixed_phases_fit_its_steps_is_accepted(tmp_path, steps):
+    # 8: MLE and discriminator pre-training only; 20: and 12 adversarial iterations
+    assert load_params(write(tmp_path, SEQGAN.replace("STEPS", str(steps)))).models["a"].train.steps == steps
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (SEQGAN.replace("STEPS", "7"), r"models\.a\.train\.steps = 7: seqgan trains mle 5 \+ discriminator 3 = 8 steps "
+                                       r"before its adversarial phase; train\.steps must be at least 8$"),
+        # the paper's schedule does not fit the trainer's default 1,000 steps
+        ("models:\n  a: {variant: maligan, data: oracle}\n",
+         r"models\.a\.train\.steps = 1000: maligan trains mle 18720 \+ discriminator 46800 = 65520 steps"),
+        ("models:\n  a: {variant: vqvae, model: {vq_steps: 300}, train: {steps: 200}}\n",
+         r"models\.a\.train\.steps = 200: vqvae trains auto-encoder 300 = 300 steps before its prior phase"),
+    ],
+)
+def test_a_run_whose_fixed_phases_do_not_fit_its_steps_is_refused(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError, match=message) as err:
+        load_params(path)
+    assert "\n" not in str(err.value) and str(err.value).startswith(str(path))
+
+
+def test_phases_without_an_open_end_must_fill_the_steps_exactly():
+    from ganlab.models.base import Phase, phase_steps_error
+
+    fixed = [Phase("warm-up", 3), Phase("main", 7)]
+    assert phase_steps_error(fixed, 10) == ""
+    assert phase_steps_error(fixed, 11) == phase_steps_error(fixed, 9) == \
+        "trains warm-up 3 + main 7 = 10 steps; train.steps must be 10"
+    assert phase_steps_error([Phase("train", None)], 1) == ""
+
+
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(ParamsError, match=r"no-such\.yaml: no such params file"):
         load_params(tmp_path / "no-such.yaml")

@@ -285,6 +285,34 @@ def test_trainer_scores_nll_oracle_at_start_every_eval_and_end_and_resumes_them(
     assert resumed["evals"] == saved["evals"]  # the same weights, the same noise: the same curve
 
 
+@pytest.mark.parametrize("name", ["seqgan", "maligan", "seq_mle"])
+def test_train_summary_records_the_phases_and_the_report_counts_from_them(tmp_path, name):
+    from ganlab.report.sequences import schedule
+
+    config = TrainConfig(steps=6, batch_size=4, log_every=1, sample_every=6, checkpoint_every=6, n_samples=2,
+                         dvclive=False)
+    Trainer(make(name), tokens(40), None, config, tmp_path / name).fit(progress=False)
+    phases = json.loads((tmp_path / name / "train_summary.json").read_text())["phases"]
+    plan = schedule(phases, batch=4, n_train=40)
+    if name == "seq_mle":
+        assert phases == [{"name": "mle", "steps": 6}]
+        assert plan == {"mle_steps": 6, "mle_epochs": 0.6, "d_pretrain_steps": 0, "adversarial_iterations": 0,
+                        "g_updates": 0, "d_minibatches": 0, "rollouts": None}
+        return
+    adversarial = {"g_updates": 1, "d_minibatches": 3, **({"rollouts": 4} if name == "seqgan" else {})}
+    assert phases == [{"name": "mle", "steps": 2},
+                      {"name": "discriminator", "steps": 2, "per_step": {"d_minibatches": 1}},
+                      {"name": "adversarial", "steps": 2, "per_step": adversarial}]
+    assert plan == {"mle_steps": 2, "mle_epochs": 0.2, "d_pretrain_steps": 2, "adversarial_iterations": 2,
+                    "g_updates": 2, "d_minibatches": 2 + 2 * 3, "rollouts": 4 if name == "seqgan" else None}
+
+
+def test_a_run_cut_short_records_the_phases_it_reached():
+    assert make("seqgan").planned_phases(3)[1:] == [
+        {"name": "discriminator", "steps": 1, "per_step": {"d_minibatches": 1}},
+        {"name": "adversarial", "steps": 0, "per_step": {"g_updates": 1, "d_minibatches": 3, "rollouts": 4}}]
+
+
 def test_text_quality_scores_bleu_against_references_and_self_bleu_among_samples():
     from ganlab.eval.sequences import TextQuality
 

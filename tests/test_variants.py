@@ -13,7 +13,7 @@ import torch
 
 from ganlab.errors import GanlabError
 from ganlab.models import registry
-from ganlab.models.base import DataSpec
+from ganlab.models.base import DataSpec, Variant
 from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
 
 TINY = {  # small enough for CPU tests; one line per registered variant
@@ -94,6 +94,37 @@ def config(**kw) -> TrainConfig:
 
 def test_every_registered_variant_is_in_the_contract_tests():
     assert set(registry.names()) == set(TINY)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_what_a_variant_says_of_itself_agrees_with_its_code(name):
+    cls = registry.get(name)
+    # the trainer hands over the test split by this flag alone: a variant that scores or draws from it must say so
+    overrides = cls.evaluate is not Variant.evaluate or cls.test_figures is not Variant.test_figures
+    assert cls.reads_test_split == overrides, f"{name} overrides evaluate/test_figures: set reads_test_split"
+    assert cls.has_latent_walk == (cls.no_latent_walk_reason == ""), f"{name}: say why there is no latent walk"
+    # phases: only the last may take the rest of the steps, and a run's planned phases add up to its steps
+    v = make(name)
+    phases = cls.phases(v.config, v.data)
+    assert phases and all(p.steps is not None and p.steps >= 0 for p in phases[:-1]), phases
+    plan = v.planned_phases(4)
+    assert [p["name"] for p in plan] == [p.name for p in phases]
+    if phases[-1].steps is None:
+        assert sum(p["steps"] for p in plan) == 4
+    # what the params check knows before the data are read is never more than the data's phases fix
+    fixed = sum(p.steps for p in cls.phases(v.config) if p.steps is not None)
+    assert fixed <= sum(p.steps for p in phases if p.steps is not None)
+
+
+def test_phases_are_the_ones_the_variants_step_through():
+    progan = make("progan")  # 28 px: 7x7, fade to 14, 14x14, fade to 28, then 28x28 to the end
+    plan = progan.planned_phases(7)
+    assert [(p["name"], p["steps"]) for p in plan] == [("7px", 1), ("14px fade-in", 1), ("14px", 1),
+                                                       ("28px fade-in", 1), ("28px", 3)]
+    assert [p["name"] for p in plan for _ in range(p["steps"])] == [plan[progan.phase(s)]["name"] for s in range(7)]
+    seqgan = make("seqgan")
+    plan = seqgan.planned_phases(5)
+    assert [p["name"] for p in plan for _ in range(p["steps"])] == [seqgan.phase(s) for s in range(5)]
 
 
 def test_registry_lists_variants_with_descriptions():

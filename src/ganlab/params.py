@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganlab.data.config import (SEQUENCE_DATASETS, DatasetParams, DedupParams, DomainsParams, FacesParams,
+from ganlab.data.config import (DatasetParams, DedupParams, DomainsParams, FacesParams,
                                 OracleParams, ToyParams)
 from ganlab.data.sources import DATASETS
+from ganlab.data import kinds
 from ganlab.errors import ParamsError
 from ganlab.eval.config import EvaluatorConfig, MetricsParams, TransferConfig
 from ganlab.report.config import ReportConfig
@@ -98,7 +99,7 @@ class Params:
         reference, and each reference an evaluator stage when the evaluator is the extractor."""
         m = self.metrics
         for dataset, evaluator in m.references.items():
-            if dataset in SEQUENCE_DATASETS or dataset in ("toy-gaussian", "domains"):
+            if not kinds.image_distribution(dataset):
                 raise ParamsError(f"metrics.references.{dataset}: references are image datasets with classes "
                                   "or faces; the toy, the domain pair and sequences have their own scores")
             if m.extractor == "evaluator" and evaluator not in self.evaluators:

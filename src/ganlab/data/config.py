@@ -10,15 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganlab.data.sources import DATASETS
+from ganlab.data import kinds
 from ganlab.errors import ParamsError
 from ganlab.schema import hp, join
 
-#: datasets a model can train on besides the fetched image sets: faces (stage dedup), toy-gaussian (stage toy),
-#: domains (stage domains: the unpaired two-domain set of the translation models)
-DERIVED_DATASETS = ("faces", "toy-gaussian", "domains")
-#: token-sequence datasets: the oracle's samples (stage oracle); fetched text sets are added by kind
-SEQUENCE_DATASETS = ("oracle",)
 
 
 @dataclass(frozen=True)
@@ -119,8 +114,8 @@ class DomainsParams:
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
-        """The sources must be image datasets ganlab can build (the source registry's image sets, or faces)."""
-        allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + ["faces"])
+        """The sources must be image datasets ganlab can build, each one distribution of images."""
+        allowed = [n for n in kinds.dataset_names() if kinds.image_distribution(n)]
         for side in ("a", "b"):
             source = values.get(f"source_{side}", getattr(DomainsParams, f"source_{side}"))
             if source not in allowed:

@@ -64,6 +64,7 @@ class AAE(Variant):
     Config = AaeConfig
     labelled = True  # the mixture prior's components and the latent scatter's colours are the classes
     generator_roles = ("decoder", "encoder")  # the encoder too: the latent scatter is drawn from it
+    reads_test_split = True  # evaluate and test_figures: the test images' codes
 
     def build(self) -> dict[str, nn.Module]:
         c, n = self.config, math.prod(self.data.shape)

@@ -33,6 +33,32 @@ class DataSpec:
     end_token: int = -1  # text: the code that ends a sentence and pads it to the length; -1 = none
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of a run's steps that all do one kind of update (SeqGAN's MLE pre-training, say)."""
+
+    name: str
+    steps: int | None  # None: the rest of train.steps (the last phase only)
+    #: what each of its steps does, in counts the reports show: "g_updates" (policy-gradient generator
+    #: updates), "d_minibatches" (discriminator minibatches), "rollouts" (completions of each prefix)
+    per_step: dict[str, int] = field(default_factory=dict)
+
+
+def phase_steps_error(phases: list[Phase], steps: int) -> str:
+    """Why a run of ``steps`` steps does not fit ``phases`` ('' when it does): the fixed phases must all
+    fit, and fill the steps exactly when no phase takes the rest."""
+    fixed = [p for p in phases if p.steps is not None]
+    total = sum(p.steps for p in fixed)
+    takes_rest = [p.name for p in phases if p.steps is None]
+    if total <= steps and (takes_rest or total == steps):
+        return ""
+    parts = " + ".join(f"{p.name} {p.steps}" for p in fixed)
+    if takes_rest:
+        return (f"trains {parts} = {total} steps before its {takes_rest[0]} phase; train.steps must be at "
+                f"least {total}")
+    return f"trains {parts} = {total} steps; train.steps must be {total}"
+
+
 class Variant(abc.ABC):
     """Base class of every model variant. Subclasses set ``Config`` and a docstring."""
 
@@ -40,6 +66,31 @@ class Variant(abc.ABC):
     Config: ClassVar[type]  # a frozen dataclass of the variant's hyperparameters
     #: what it trains on: "images" (N, C, H, W) in [-1, 1], or "sequences" (N, L) of token ids
     data_kind: ClassVar[str] = "images"
+    #: True when it scores or draws from the test split after training (it overrides ``evaluate`` or
+    #: ``test_figures``): the trainer is then handed that split
+    reads_test_split: ClassVar[bool] = False
+    #: False when its noise is no latent space that a walk between two codes means anything in; the
+    #: report then says why instead of drawing interpolations
+    has_latent_walk: ClassVar[bool] = True
+    no_latent_walk_reason: ClassVar[str] = ""  # that reason, set exactly when has_latent_walk is False
+
+    @classmethod
+    def phases(cls, config: Any, data: DataSpec | None = None) -> list[Phase]:
+        """The phases of a run with hyperparameters ``config`` on ``data``, in order: one phase by
+        default, the whole of train.steps. ``data`` is None when the params are checked, before the data
+        are read: a variant whose phases depend on the data then returns what the config alone fixes."""
+        return [Phase("train", None)]
+
+    def planned_phases(self, steps: int) -> list[dict[str, Any]]:
+        """This run's phases over ``steps`` steps, each with the steps it gets (a fixed phase is cut
+        short where the steps run out): what train_summary.json records as ``phases``."""
+        left, plan = steps, []
+        for phase in type(self).phases(self.config, self.data):
+            n = left if phase.steps is None else min(phase.steps, left)
+            left -= n
+            entry = {"name": phase.name, "steps": n}
+            plan.append({**entry, "per_step": dict(phase.per_step)} if phase.per_step else entry)
+        return plan
 
     def real_batches_per_step(self, step: int) -> int:
         """Real batches step number ``step`` consumes (WGAN's critic iterations each take a fresh one)."""

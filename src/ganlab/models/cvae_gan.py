@@ -122,6 +122,7 @@ class CVAEGAN(Variant):
     Config = CvaeGanConfig
     conditional = True
     generator_roles = ("generator", "encoder")  # the encoder too: the reconstructions are drawn from it
+    reads_test_split = True  # evaluate: reconstruction error and C's accuracy on the test split
 
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _), k = self.config, self.data.shape, self.data.n_classes

@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import torch
 
+from ganlab.models.base import DataSpec, Phase
 from ganlab.models.registry import register
-from ganlab.models.seqgan import Seqgan
+from ganlab.models.seqgan import Seqgan, SeqganConfig
 
 
 @register("maligan")
 class Maligan(Seqgan):
     """MaliGAN-basic: normalised importance weights D/(1-D) as the sequence reward (Che et al. 2017)."""
+
+    @classmethod
+    def phases(cls, config: SeqganConfig, data: DataSpec | None = None) -> list[Phase]:
+        """SeqGAN's phases; its reward needs no rollouts."""
+        *before, adversarial = super().phases(config, data)
+        per_step = {k: v for k, v in adversarial.per_step.items() if k != "rollouts"}
+        return [*before, Phase(adversarial.name, adversarial.steps, per_step)]
 
     @torch.no_grad()
     def rewards(self, seqs: torch.Tensor) -> torch.Tensor:

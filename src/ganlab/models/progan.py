@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.errors import ParamsError
-from ganlab.models.base import Variant, hp
+from ganlab.models.base import DataSpec, Phase, Variant, hp
 from ganlab.models.losses import gradient_penalty
 from ganlab.models.registry import register
 
@@ -221,6 +221,19 @@ class ProGAN(Variant):
     """ProGAN: progressive growing with fade-in, equalized lr, pixel norm, minibatch std (Karras et al., 2018)."""
 
     Config = ProganConfig
+
+    @classmethod
+    def phases(cls, config: ProganConfig, data: DataSpec | None = None) -> list[Phase]:
+        """The first side stable, then a fade-in and a stable phase per doubling, ``phase_steps`` each;
+        the last, the data's side stable, lasts to the end. How many there are follows from the data's
+        side: before the data are read, one phase of growth to the end."""
+        if data is None:
+            return [Phase("growth", None)]
+        sides = growth_sides(data.shape[-1], config.start)
+        plan = [Phase(f"{sides[0]}px", config.phase_steps)]
+        for side in sides[1:]:
+            plan += [Phase(f"{side}px fade-in", config.phase_steps), Phase(f"{side}px", config.phase_steps)]
+        return [*plan[:-1], Phase(plan[-1].name, None)]
 
     def build(self) -> dict[str, nn.Module]:
         c, (channels, height, width) = self.config, self.data.shape

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from ganlab.models.base import DataSpec, Phase
 from ganlab.models.registry import register
 from ganlab.models.sequence import LanguageModelConfig, SequenceVariant, build_generator, check_sequence_data
 
@@ -19,6 +20,11 @@ class SeqMle(SequenceVariant):
     """Teacher-forced maximum-likelihood LSTM, the sequence-GAN baseline (Yu et al. 2017)."""
 
     Config = LanguageModelConfig
+
+    @classmethod
+    def phases(cls, config: LanguageModelConfig, data: DataSpec | None = None) -> list[Phase]:
+        """MLE throughout: the phase that SeqGAN's pre-training shares with it."""
+        return [Phase("mle", None)]
 
     def build(self) -> dict[str, torch.nn.Module]:
         check_sequence_data(self.name, self.data)

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.errors import ParamsError
-from ganlab.models.base import hp
+from ganlab.models.base import DataSpec, Phase, hp
 from ganlab.models.losses import d_loss_bce
 from ganlab.models.registry import register
 from ganlab.models.sequence import (
@@ -191,6 +191,14 @@ class Seqgan(SequenceVariant):
         }
 
     # ------------------------------------------------------------------ the phases
+
+    @classmethod
+    def phases(cls, config: SeqganConfig, data: DataSpec | None = None) -> list[Phase]:
+        """MLE, discriminator pre-training, then adversarial iterations for the rest of the steps."""
+        return [Phase("mle", config.pretrain_steps),
+                Phase("discriminator", config.d_pretrain_steps, {"d_minibatches": 1}),
+                Phase("adversarial", None, {"g_updates": config.g_steps, "d_minibatches": config.d_steps,
+                                            "rollouts": config.rollouts})]
 
     @property
     def adversarial_start(self) -> int:

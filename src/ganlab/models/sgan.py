@@ -56,6 +56,7 @@ class SGAN(DCGAN):
 
     Config = SganConfig
     labelled = True
+    reads_test_split = True  # evaluate: the discriminator's accuracy on the test split
 
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _), k = self.config, self.data.shape, self.data.n_classes

@@ -81,6 +81,7 @@ class VAE(Variant):
 
     Config = VaeConfig
     generator_roles = ("decoder", "encoder")  # the encoder too: reconstructions and the latent figures need it
+    reads_test_split = True  # evaluate: the ELBO and IWAE NLL of the test images
 
     @property
     def bernoulli(self) -> bool:

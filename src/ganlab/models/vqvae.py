@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.errors import ParamsError
-from ganlab.models.base import Variant, hp
+from ganlab.models.base import DataSpec, Phase, Variant, hp
 from ganlab.models.blocks import PreActResidualBlock, interleave_rows, upsampling_plan
 from ganlab.models.registry import register
 
@@ -220,6 +220,15 @@ class VQVAE(Variant):
 
     Config = VqvaeConfig
     generator_roles = ("decoder", "codebook", "prior")  # what sampling needs; the encoder only reconstructs
+    reads_test_split = True  # evaluate: reconstructions, code usage and the prior's NLL on the test split
+    has_latent_walk = False
+    no_latent_walk_reason = ("its samples come from the PixelCNN prior, one code position at a time, from uniform "
+                             "quantiles: there is no continuous latent to walk")
+
+    @classmethod
+    def phases(cls, config: VqvaeConfig, data: DataSpec | None = None) -> list[Phase]:
+        """The auto-encoder for ``vq_steps`` steps, then the prior on its frozen codes."""
+        return [Phase("auto-encoder", config.vq_steps), Phase("prior", None)]
 
     @property
     def grid(self) -> tuple[int, int]:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.data.kinds import image_distribution
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_text_atomic
 from ganlab.models import registry
@@ -40,11 +41,6 @@ log = logging.getLogger(__name__)
 
 FIGURES = "figures"
 STEP_FILE = re.compile(r"^(?P<kind>.*?)(?:_)?step_(?P<step>\d+)\.png$")
-#: variants whose noise is not a latent space a walk means anything in
-NO_LATENT_WALK = {
-    "vqvae": "its samples come from the PixelCNN prior, one code position at a time, from uniform quantiles: there "
-             "is no continuous latent to walk",
-}
 #: dvclive series left out of the curve figures (throughput, not learning)
 SKIP_SERIES = {"images_per_s"}
 SUBREPORTS = (  # (title, markdown file under reports/, anchor)
@@ -273,10 +269,10 @@ def interpolation_section(doc: Document, root: Path, runs: dict[str, Any], confi
                 "great circle, which keeps a Gaussian code at the norm the generator was trained on.")
     for name, run in runs.items():
         cls = registry.get(run.variant)
-        if cls.conditional or run.data in ("toy-gaussian", "domains"):
+        if cls.conditional or not image_distribution(run.data):
             continue
-        if run.variant in NO_LATENT_WALK:
-            doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {NO_LATENT_WALK[run.variant]}.", ""]
+        if not cls.has_latent_walk:
+            doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {cls.no_latent_walk_reason}.", ""]
             continue
         weights = root / "data" / "models" / name / "generator.pt"
         doc.lines += [f"### {name}", ""]

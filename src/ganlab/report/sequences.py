@@ -54,20 +54,36 @@ def read_summary(data_root: Path, name: str) -> dict[str, Any]:
     if not summary.get("finished") or not summary.get("evals"):
         raise GanlabError(f"{path}: run {name!r} has not finished (step {summary.get('step')}); run `dvc repro "
                           f"train@{name}`")
+    if "phases" not in summary:
+        raise GanlabError(f"{path}: no phases (written by an older ganlab); run `dvc repro -f train@{name}`")
     return summary
 
 
-def schedule(run: RunParams, n_train: int) -> dict[str, Any]:
-    """How much the run trained: MLE steps and epochs, discriminator pre-training, adversarial iterations."""
-    c, steps, batch = run.model, run.train.steps, run.train.batch_size
-    mle = min(steps, getattr(c, "pretrain_steps", steps))
-    d_pre = min(steps - mle, getattr(c, "d_pretrain_steps", 0))
-    adversarial = steps - mle - d_pre
-    return {"mle_steps": mle, "mle_epochs": round(mle * batch / n_train, 1), "d_pretrain_steps": d_pre,
-            "adversarial_iterations": adversarial,
-            "g_updates": adversarial * getattr(c, "g_steps", 0),
-            "d_minibatches": d_pre + adversarial * getattr(c, "d_steps", 0) if hasattr(c, "d_steps") else 0,
-            "rollouts": getattr(c, "rollouts", None) if run.variant == "seqgan" else None}
+def phase_steps(phases: list[dict[str, Any]], name: str) -> int:
+    """The steps the run spent in phase ``name`` (0 when it has none)."""
+    return sum(p["steps"] for p in phases if p["name"] == name)
+
+
+def schedule(phases: list[dict[str, Any]], batch: int, n_train: int) -> dict[str, Any]:
+    """How much the run trained, from its train_summary.json's phases: MLE steps and epochs, discriminator
+    pre-training, adversarial iterations, and the generator updates, discriminator minibatches and
+    rollouts those add up to."""
+    mle = phase_steps(phases, "mle")
+
+    def total(count: str) -> int:
+        return sum(p["steps"] * p.get("per_step", {}).get(count, 0) for p in phases)
+
+    rollouts = [p["per_step"]["rollouts"] for p in phases if "rollouts" in p.get("per_step", {})]
+    return {"mle_steps": mle, "mle_epochs": round(mle * batch / n_train, 1),
+            "d_pretrain_steps": phase_steps(phases, "discriminator"),
+            "adversarial_iterations": phase_steps(phases, "adversarial"),
+            "g_updates": total("g_updates"), "d_minibatches": total("d_minibatches"),
+            "rollouts": rollouts[0] if rollouts else None}
+
+
+def g_updates_per_iteration(phases: list[dict[str, Any]]) -> int:
+    """Generator updates in one adversarial iteration (1 for a run without one)."""
+    return next((p["per_step"]["g_updates"] for p in phases if "g_updates" in p.get("per_step", {})), 1)
 
 
 def eval_at(evals: list[dict[str, Any]], step: int, key: str) -> float | None:
@@ -106,7 +122,7 @@ def oracle_section(runs: dict[str, RunParams], summaries: dict[str, Any], data_r
     curves = {}
     for name, run in runs.items():
         s = summaries[name]
-        plan = schedule(run, info["n_train"])
+        plan = schedule(s["phases"], run.train.batch_size, info["n_train"])
         evals = s["evals"]
         mle_end = eval_at(evals, plan["mle_steps"], "nll_oracle")
         final = s["eval"]["nll_oracle"]
@@ -120,11 +136,12 @@ def oracle_section(runs: dict[str, RunParams], summaries: dict[str, Any], data_r
                          "nll_oracle_untrained": evals[0]["nll_oracle"], **plan, "seconds": s["seconds"]}
         # x = generator updates: MLE steps, then one per adversarial G update (the discriminator's steps are left out)
         start = plan["mle_steps"] + plan["d_pretrain_steps"]
-        g_steps = getattr(run.model, "g_steps", 1)
+        g_steps = g_updates_per_iteration(s["phases"])
         x = [e["step"] if e["step"] <= plan["mle_steps"] else plan["mle_steps"] + (e["step"] - start) * g_steps
              for e in evals]
+        mle_only = all(p["name"] == "mle" for p in s["phases"])
         curves[name] = (x, [e["nll_oracle"] for e in evals], [e["nll_gen"] for e in evals], plan["mle_steps"],
-                        run.variant)
+                        mle_only)
     lines += ["", "Published (Yu et al. 2017, Table 1; their oracle, 120+ MLE epochs, up to 800 adversarial "
               "iterations, the best value seen while training):", "",
               "| model | NLL-oracle |", "|---|---|"]
@@ -158,7 +175,7 @@ def text_section(data: str, runs: dict[str, RunParams], summaries: dict[str, Any
                                              **{f"self_bleu{n}": v for n, v in real_self.items()}}
     for name, run in runs.items():
         s = summaries[name]
-        plan = schedule(run, len(train))
+        plan = schedule(s["phases"], run.train.batch_size, len(train))
         e = s["eval"]
         lines.append(f"| {name} | {run.variant} | {plan['mle_epochs']} | {plan['adversarial_iterations'] or '–'} | "
                      + " | ".join(f"{e[f'bleu{n}']:.3f}" for n in ORDERS) + " | "
@@ -181,8 +198,9 @@ def plot_curves(curves: dict[str, Any], floor: float, path: Path) -> None:
 
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, 2)
-    for name, (x, oracle_nll, gen_nll, mle_steps, variant) in curves.items():
-        end = min(c[3] for c in curves.values() if c[4] != "seq_mle") if len(curves) > 1 else mle_steps
+    for name, (x, oracle_nll, gen_nll, mle_steps, _) in curves.items():
+        # the end of the pre-training of the runs that go on from MLE (c[4]: the run is MLE throughout)
+        end = min(c[3] for c in curves.values() if not c[4]) if len(curves) > 1 else mle_steps
         since = [v - end for v in x]  # generator updates after the others' pre-training (negative: during it)
         for ax, values in zip(axes, (oracle_nll, gen_nll)):
             ax.plot(since[1:], values[1:], marker=".", ms=4, label=name)  # the untrained point would squash the rest

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ganlab.data.config import DERIVED_DATASETS, SEQUENCE_DATASETS
-from ganlab.data.sources import DATASETS
+from ganlab.data import kinds
 from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.schema import from_dict, hp, unknown_key_message
@@ -54,7 +53,8 @@ class RunParams:
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:
-        """Validate ``variant``, ``data`` and ``model`` against the registry.
+        """Validate ``variant``, ``data`` and ``model`` against the registry, and ``train.steps`` against the
+        variant's phases.
 
         This is where torch is first imported: the registry loads the variant modules, since a
         variant's Config lives beside its networks."""
@@ -63,15 +63,20 @@ class RunParams:
             raise ParamsError(unknown_key_message(f"{where}.variant", variant, registry.names())
                               .replace("unknown key", "unknown variant"))
         kind = registry.get(variant).data_kind
-        if kind == "sequences":
-            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "text"] + list(SEQUENCE_DATASETS))
-        else:
-            allowed = sorted([n for n, d in DATASETS.items() if d.kind == "images"] + list(DERIVED_DATASETS))
+        allowed = kinds.datasets_for(kind)
         data = values.get("data", "mnist")
         if data not in allowed:
             raise ParamsError(f"{where}.data = {data!r}: variant {variant!r} trains on {kind}; choose one of: "
                               f"{', '.join(allowed)}")
         values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
+        # models.base holds the phase rule beside Variant.phases; it imports torch, which a params file
+        # without models: must not load, so it is imported here, where the variant's module already has
+        from ganlab.models.base import phase_steps_error
+
+        steps = values.get("train", TrainParams()).steps
+        problem = phase_steps_error(registry.get(variant).phases(values["model"]), steps)
+        if problem:
+            raise ParamsError(f"{where}.train.steps = {steps}: {variant} {problem}")
 
     def variant_config(self) -> Any:
         """The variant's Config (validated when the params were loaded)."""

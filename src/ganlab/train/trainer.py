@@ -346,6 +346,7 @@ class Trainer:
         finished = self.step >= c.steps
         seconds = round(seconds_before + time.perf_counter() - start, 1)
         summary = {"variant": self.variant.name, "step": self.step, "finished": finished, "seconds": seconds, **last}
+        summary["phases"] = self.variant.planned_phases(c.steps)  # what the reports say each phase trained
         if self.test_results:
             summary["test"] = self.test_results
             summary["test_protocol"] = self.test_protocol

@@ -1,0 +1,152 @@
+"""A run's training data, read by the kind its ``dataset.json`` records: one entry per kind in
+:data:`LOADERS`, saying how its splits become tensors for the trainer, what score follows a run on it
+while it trains, and what is drawn after a finished run.
+
+The kinds are those of :data:`ganlab.data.kinds.KINDS` that a model trains on; a dataset of another
+kind (lfw's photos) or of an unknown one is refused with the file and the kind named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganlab.data import oracle as oracle_data
+from ganlab.data import text as text_data
+from ganlab.data import toy
+from ganlab.data.datasets import INFO_FILE, load_images, load_text, read_info
+from ganlab.data.kinds import DERIVED
+from ganlab.errors import DataFormatError, ParamsError
+from ganlab.eval.sequences import NllOracle, TextQuality
+from ganlab.models.base import DataSpec
+from ganlab.train.trainer import Monitor, save_figure, to_tensor
+
+MAX_CLASSES = 1000  # a conditional model's one-hot input grows with this; face identities are not classes
+
+#: (training tensor, labels or None, what the variant needs to know of the data)
+Split = tuple[torch.Tensor, torch.Tensor | None, DataSpec]
+
+
+def no_monitor(root: Path, spec: DataSpec, seed: int) -> None:
+    """Image runs are scored after training, by the metrics stages, not while they train."""
+    return None
+
+
+@dataclass(frozen=True)
+class KindLoader:
+    """How the trainer reads one kind of dataset."""
+
+    #: (dataset folder, split, whether the variant needs class labels) -> the split as tensors
+    load: Callable[[Path, str, bool], Split]
+    #: (dataset folder, its DataSpec, the run's seed) -> the score a run is followed by while it trains
+    monitor: Callable[[Path, DataSpec, int], Monitor | None] = no_monitor
+    #: (the trained variant, the training tensor, the run's folder) -> a figure drawn after a finished run
+    after_training: Callable[[Any, torch.Tensor, Path], Path] | None = None
+
+
+def load_image_split(root: Path, split: str, conditional: bool) -> Split:
+    """Images in [-1, 1] as (N, C, H, W), their labels, and the classes when ``conditional``."""
+    images_split, class_names = load_images(root, split)
+    images = to_tensor(images_split.images)
+    labels = None
+    if images_split.labels is not None:
+        labels = torch.from_numpy(np.asarray(images_split.labels, dtype=np.int64))
+    n_classes = len(class_names) if labels is not None else 0
+    if conditional and not 2 <= n_classes <= MAX_CLASSES:
+        raise ParamsError(f"models.*.data = {root.name!r}: a conditional variant needs 2..{MAX_CLASSES} classes, "
+                          f"the dataset has {n_classes}")
+    return images, labels, DataSpec(tuple(images.shape[1:]), n_classes if conditional else 0)
+
+
+def load_text_corpus(root: Path, split: str, conditional: bool) -> Split:
+    """The training sentences as (N, longest + 1) token ids, with the vocabulary built from them (the
+    vocabulary is the training split's, so the training split is what every run reads)."""
+    tokens, vocab = text_data.encode_corpus(load_text(root, "train"))
+    spec = DataSpec((tokens.shape[1],), 0, vocab=len(vocab.words), words=vocab.words, end_token=vocab.end)
+    return torch.from_numpy(tokens), None, spec
+
+
+def text_monitor(root: Path, spec: DataSpec, seed: int) -> Monitor:
+    """BLEU and Self-BLEU of generated sentences against the test sentences."""
+    return TextQuality(load_text(root, "test"), seed=seed)
+
+
+def load_oracle_tokens(root: Path, split: str, conditional: bool) -> Split:
+    """The oracle's training sequences, (N, length) token ids (the oracle has no other split)."""
+    tokens, _, info = oracle_data.load_oracle(root)
+    return tokens, None, DataSpec((info["length"],), 0, vocab=info["vocab"])
+
+
+def oracle_monitor(root: Path, spec: DataSpec, seed: int) -> Monitor:
+    """NLL-oracle and NLL-gen: the oracle LSTM scores the generator's samples, and the generator the oracle's."""
+    _, oracle, info = oracle_data.load_oracle(root)
+    return NllOracle(oracle, info, seed=seed)
+
+
+def load_toy_samples(root: Path, split: str, conditional: bool) -> Split:
+    """The 1-D samples as (N, 1, 1, 1) images (the toy has one split)."""
+    x, _ = toy.load_toy(root)
+    return torch.from_numpy(x).view(-1, 1, 1, 1), None, DataSpec((1, 1, 1), 0)
+
+
+@torch.no_grad()
+def plot_toy(variant: Any, data: torch.Tensor, out: Path) -> Path:
+    """Histogram of the data against the generator's samples, and D(x) across the range (the
+    GAN paper's Figure 1), as OUT/samples/histogram.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = out / "samples" / "histogram.png"
+    variant.nets.eval()
+    x = data.flatten().numpy()
+    fake = variant.sample(variant.noise(len(x), torch.Generator().manual_seed(0))).flatten().cpu().numpy()
+    lo, hi = min(x.min(), fake.min()), max(x.max(), fake.max())
+    grid = torch.linspace(float(lo), float(hi), 200).view(-1, 1).to(variant.device)
+    d = torch.sigmoid(variant.nets["discriminator"](grid)).flatten().cpu().numpy()
+    g = variant.nets["generator"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = np.linspace(lo, hi, 60)
+    ax.hist(x, bins, density=True, alpha=0.5, label="data")
+    ax.hist(fake, bins, density=True, alpha=0.5, label=f"G(z) = {g.weight.item():.2f} z + {g.bias.item():.2f}")
+    ax2 = ax.twinx()
+    ax2.plot(grid.flatten().cpu().numpy(), d, "k--", label="D(x)")
+    ax2.set_ylim(0, 1)
+    ax.set_xlabel("x")
+    ax.legend(loc="upper left", fontsize=8)
+    ax2.legend(loc="upper right", fontsize=8)
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+#: dataset.json's kind -> how a run on it is read, followed and finished
+LOADERS: dict[str, KindLoader] = {
+    "images": KindLoader(load_image_split),
+    "text": KindLoader(load_text_corpus, text_monitor),
+    "sequences": KindLoader(load_oracle_tokens, oracle_monitor),
+    "toy": KindLoader(load_toy_samples, after_training=plot_toy),
+}
+
+
+def loader_of(root: Path) -> KindLoader:
+    """The entry of the kind that ``root``'s dataset.json records."""
+    if root.name in DERIVED and not (root / INFO_FILE).is_file():  # not fetched: say which stage builds it
+        raise DataFormatError(f"{root / INFO_FILE}: missing; `dvc repro {DERIVED[root.name].stage}` builds {root.name}")
+    kind = read_info(root).get("kind")
+    if kind not in LOADERS:
+        raise DataFormatError(f"{root / INFO_FILE}: kind {kind!r} is not one a model trains on; "
+                              f"kinds: {', '.join(sorted(LOADERS))}")
+    return LOADERS[kind]
+
+
+def dataset_id(root: Path) -> str:
+    """An id of the dataset's exact files: a hash of its dataset.json, which describes them."""
+    return hashlib.sha256((root / INFO_FILE).read_bytes()).hexdigest()[:16]
