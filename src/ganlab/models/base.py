@@ -10,7 +10,7 @@ resume are the trainer's, once, for every variant.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
