@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from ganlab.data.datasets import load_images
-from ganlab.eval.evaluator import nchw
 from ganlab.eval.svm import GramPreconditioner, Standardizer, accuracy, fit_l2svm, select_c_and_refit
 from ganlab.eval.transfer import TransferConfig, conv_features, load_discriminator, load_transfer_params
+from ganlab.images import nchw
 from ganlab.models.dcgan import dcgan_discriminator
 
 

@@ -13,12 +13,12 @@ from ganlab.eval.evaluator import (
     EvaluatorConfig,
     augment,
     load_evaluator,
-    nchw,
     predict,
     provenance_path,
     save_evaluator,
     train_evaluator,
 )
+from ganlab.images import nchw
 
 CLASSES = [f"c{i}" for i in range(4)]
 

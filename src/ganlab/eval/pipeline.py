@@ -30,10 +30,12 @@ from ganlab.errors import GanlabError
 from ganlab.eval import memorisation as memo
 from ganlab.eval import metrics as M
 from ganlab.eval.parzen import parzen_log_likelihood
-from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint, nchw
+from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint
 from ganlab.eval.extractors import Extractor, adapt_images, get_extractor
 from ganlab.eval.metrics import Features
 from ganlab.files import atomic_directory, hash_file, write_json_atomic
+from ganlab.images import nchw
+from ganlab.runs import RunDir, load_generator
 
 log = logging.getLogger(__name__)
 
@@ -197,14 +199,13 @@ def write_metrics_stage(params: Any, run: str, data_root: str | Path, models_roo
     """Stage metrics@<run>: every number of :mod:`ganlab.eval.metrics` for the run's generator
     against its dataset's reference, with the protocol, written to OUT (JSON)."""
     from ganlab.params import _unknown_key_message
-    from ganlab.train.trainer import load_generator
 
     m = params.metrics
     if run not in m.runs:
         raise GanlabError(_unknown_key_message(f"metrics.runs.{run}", run, sorted(m.runs)))
     dataset = m.runs[run]
     started = time.perf_counter()
-    gen_path = Path(models_root) / run / "generator.pt"
+    gen_path = RunDir(Path(models_root) / run).generator
     variant = load_generator(gen_path)
     real_all, ref = load_reference(Path(references_root) / dataset, m.reference_split)
     if ref.get("extractor_kind") != m.extractor:

@@ -22,6 +22,7 @@ from ganlab.eval.sequences import ORDERS
 from ganlab.files import atomic_write, write_json_atomic, write_text_atomic
 from ganlab.models import registry
 from ganlab.params import Params, RunParams
+from ganlab.runs import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def sequence_runs(params: Params) -> dict[str, RunParams]:
 
 
 def read_summary(data_root: Path, name: str) -> dict[str, Any]:
-    path = data_root / "models" / name / "train_summary.json"
+    path = RunDir.of(name, data_root).summary
     try:
         summary = json.loads(path.read_text())
     except FileNotFoundError:
@@ -81,7 +82,7 @@ def eval_at_x(curve: tuple, x: int, column: int) -> float | None:
 
 
 def last_samples(data_root: Path, name: str, n: int) -> list[str]:
-    files = sorted((data_root / "models" / name / "samples").glob("step_*.txt"))
+    files = sorted(RunDir.of(name, data_root).samples.glob("step_*.txt"))
     return files[-1].read_text().splitlines()[:n] if files else []
 
 

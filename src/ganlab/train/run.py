@@ -19,13 +19,16 @@ from ganlab.data import oracle as oracle_data
 from ganlab.data import text as text_data
 from ganlab.data import toy
 from ganlab.data.datasets import INFO_FILE, load_images, load_text, read_info
+from ganlab.device import pick_device
 from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.errors import ParamsError
+from ganlab.images import save_figure, to_tensor
 from ganlab.models import registry
 from ganlab.models.base import DataSpec, Variant
 from ganlab.params import Params, RunParams, _unknown_key_message
+from ganlab.runs import RunDir
 from ganlab.train import distributed
-from ganlab.train.trainer import Monitor, Trainer, pick_device, save_figure, to_tensor
+from ganlab.train.trainer import Monitor, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,7 @@ def data_monitor(run: RunParams, data_root: Path, spec: DataSpec) -> Monitor | N
 def train_run(params: Params, name: str, data_root: str | Path = "data", out: str | Path | None = None,
               resume: bool = True, progress: bool = True) -> dict[str, Any]:
     run = find_run(params, name)
-    out = Path(out) if out is not None else Path(data_root) / "models" / name
+    out = Path(out) if out is not None else RunDir.of(name, data_root).root
     device = distributed.setup(run.train.device) or pick_device(run.train.device)
     try:
         cls = registry.get(run.variant)
@@ -99,7 +102,7 @@ def train_run(params: Params, name: str, data_root: str | Path = "data", out: st
                           monitor=data_monitor(run, Path(data_root), spec))
         summary = trainer.fit(resume=resume, progress=progress)
         if trainer.writer and run.data == toy.NAME and summary["finished"]:
-            plot_toy(variant, images, out / "samples" / "histogram.png")
+            plot_toy(variant, images, RunDir(out).samples / "histogram.png")
         return summary
     finally:
         distributed.teardown()
