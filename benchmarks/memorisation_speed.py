@@ -36,6 +36,7 @@ from ganlab.eval import metrics as M
 from ganlab.eval.extractors import evaluator_extractor
 from ganlab.eval.parzen import parzen_log_likelihood
 from ganlab.eval.pipeline import PARZEN_VALIDATION, generate
+from ganlab.runs import load_generator
 
 PAGE = resource.getpagesize()
 
@@ -82,8 +83,6 @@ def main() -> None:
     train = load_images(args.data, "train")[0].images  # (60000, 28, 28, 1) uint8
     test = load_images(args.data, "test")[0].images
     if args.generator:
-        from ganlab.train.trainer import load_generator
-
         variant = load_generator(args.generator)
         with torch.no_grad():
             gen = timed(f"generate {args.n} ({args.generator})", lambda: generate(variant, args.n, 0, 500)[0])

@@ -25,8 +25,8 @@ import torch_fidelity
 
 from ganlab.data.datasets import load_images
 from ganlab.eval import metrics as M
-from ganlab.eval.evaluator import nchw
 from ganlab.eval.extractors import evaluator_extractor
+from ganlab.images import nchw
 
 
 def peak_rss_mib() -> float:

@@ -22,9 +22,9 @@ import torch
 
 from ganlab.data.datasets import load_images
 from ganlab.eval.config import TransferConfig
-from ganlab.eval.evaluator import nchw
 from ganlab.eval.svm import GramPreconditioner, Standardizer, accuracy, fit_l2svm, select_c_and_refit
 from ganlab.eval.transfer import conv_features, load_discriminator
+from ganlab.images import nchw
 from ganlab.models.blocks import dcgan_discriminator
 from ganlab.params import load_params
 

@@ -8,6 +8,7 @@ import typer
 from ganlab.cli import run_guarded, setup_logging
 from ganlab.eval.pipeline import write_metrics_stage
 from ganlab.params import load_params
+from ganlab.runs import models_root
 
 
 def main(
@@ -20,7 +21,7 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(write_metrics_stage, p.metrics, p.dedup, run, data_root, data_root / "models", data_root / "references",
+    run_guarded(write_metrics_stage, p.metrics, p.dedup, run, data_root, models_root(data_root), data_root / "references",
                 out_dir / "runs" / f"{run}.json", out_dir / "nearest" / f"{run}.png")
 
 

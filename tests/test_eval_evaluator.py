@@ -13,12 +13,12 @@ from ganlab.eval.config import EvaluatorConfig
 from ganlab.eval.evaluator import (
     augment,
     load_evaluator,
-    nchw,
     predict,
     provenance_path,
     save_evaluator,
     train_evaluator,
 )
+from ganlab.images import nchw
 
 CLASSES = [f"c{i}" for i in range(4)]
 

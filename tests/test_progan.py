@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.models.progan import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm, growth_sides
-from ganlab.train.trainer import GENERATOR, TrainConfig, Trainer, load_generator
+from ganlab.runs import RunDir, load_generator
+from ganlab.train.trainer import TrainConfig, Trainer
 
 
 SHAPE = (1, 28, 28)  # the contract tests' data: their conv shapes are then already built (oneDNN compiles each once)
@@ -199,7 +200,7 @@ def test_exported_generator_samples_at_the_resolution_training_reached(tmp_path)
     t = Trainer(make(), x, None, config, tmp_path)
     summary = t.fit(progress=False)
     assert summary["resolution"] == 28 and summary["alpha"] == 0.5  # step 3: fading in 28x28
-    loaded = load_generator(tmp_path / GENERATOR)
+    loaded = load_generator(RunDir(tmp_path).generator)
     g = loaded.nets["generator"]
     assert int(g.level) == 2 and float(g.alpha) == 0.5
     t.variant.nets.eval()

@@ -17,7 +17,8 @@ from ganlab.models.base import DataSpec
 from ganlab.params import load_params
 from ganlab.report import browser, page
 from ganlab.report.config import ConceptSum, ReportConfig
-from ganlab.train.trainer import TrainConfig, Trainer, load_generator
+from ganlab.runs import load_generator
+from ganlab.train.trainer import TrainConfig, Trainer
 
 PARAMS = {
     "models": {

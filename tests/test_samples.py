@@ -14,7 +14,8 @@ from ganlab.errors import GanlabError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.report.samples import interpolation_grid, lerp, sample_grid, slerp
-from ganlab.train.trainer import GENERATOR, TrainConfig, Trainer, load_generator
+from ganlab.runs import RunDir, load_generator
+from ganlab.train.trainer import TrainConfig, Trainer
 
 runner = CliRunner()
 
@@ -40,7 +41,7 @@ def trained(tmp_path: Path, name: str, n_classes: int = 0) -> Path:
     y = torch.arange(32) % n_classes if n_classes else None
     Trainer(v, x, y, TrainConfig(steps=2, batch_size=8, n_samples=4, sample_every=2, checkpoint_every=2,
                                  dvclive=False), tmp_path).fit(progress=False)
-    return tmp_path / GENERATOR
+    return RunDir(tmp_path).generator
 
 
 def test_grids_of_a_trained_generator(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from ganlab.models.base import DataSpec
 from ganlab.models.cyclegan import ImageHistory, lsgan_d_loss, lsgan_g_loss, patch_discriminator
 from ganlab.models.discogan import discogan_discriminator, discogan_encoder, discogan_generator
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
-from ganlab.train.trainer import GENERATOR, TrainConfig, Trainer, load_generator
+from ganlab.runs import RunDir, load_generator
+from ganlab.train.trainer import TrainConfig, Trainer
 
 SHAPE = (1, 28, 28)
 TINY = {"cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6},
@@ -305,9 +306,9 @@ def test_exported_generator_carries_the_pool_and_reproduces_the_trained_samples(
     t.fit(progress=False)
     assert (tmp_path / "samples" / "cycle_ab_step_0000002.png").exists()
     assert (tmp_path / "samples" / "cycle_ba_step_0000002.png").exists()
-    state = torch.load(tmp_path / GENERATOR, weights_only=True)
+    state = torch.load(RunDir(tmp_path).generator, weights_only=True)
     assert set(state["roles"]) == {"generator", "generator_ba", "pool"}  # no discriminator, no history
-    loaded = load_generator(tmp_path / GENERATOR)  # rebuilt without prepare: the pool comes from the file
+    loaded = load_generator(RunDir(tmp_path).generator)  # rebuilt without prepare: the pool comes from the file
     assert torch.equal(loaded.nets["pool"].images, t.variant.nets["pool"].images)
     assert (loaded.nets["pool"].images >= 0).all()  # domain A's images only
     t.variant.nets.eval()

@@ -10,7 +10,8 @@ import torch
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.models.vae import binarise, kl_standard_normal, log_normal
-from ganlab.train.trainer import TrainConfig, Trainer, load_generator
+from ganlab.runs import load_generator
+from ganlab.train.trainer import TrainConfig, Trainer
 
 
 def make(shape=(1, 28, 28), seed: int = 0, **config):

@@ -14,7 +14,8 @@ import torch
 from ganlab.errors import GanlabError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec, Variant
-from ganlab.train.trainer import CHECKPOINT, TrainConfig, Trainer, TrainingDiverged
+from ganlab.runs import RunDir
+from ganlab.train.trainer import TrainConfig, Trainer, TrainingDiverged
 
 TINY = {  # small enough for CPU tests; one line per registered variant
     "gan": {"hidden": 32},
@@ -249,7 +250,7 @@ def test_nan_loss_stops_with_variant_step_and_loss_and_keeps_the_last_checkpoint
     t = Trainer(v, x, y, config(), tmp_path)
     with pytest.raises(TrainingDiverged, match=r"gan: loss loss_d = nan at step 2"):
         t.fit(progress=False)
-    saved = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    saved = torch.load(RunDir(tmp_path).checkpoint, weights_only=True)
     assert saved["step"] == 2
 
 
@@ -266,7 +267,7 @@ def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, monkeypatch):
     monkeypatch.setattr(v, "step", step)
     summary = Trainer(v, x, y, config(steps=10, checkpoint_every=100), tmp_path).fit(progress=False)
     assert summary["finished"] is False and summary["step"] == 2
-    assert torch.load(tmp_path / CHECKPOINT, weights_only=True)["step"] == 2
+    assert torch.load(RunDir(tmp_path).checkpoint, weights_only=True)["step"] == 2
 
 
 def test_checkpoint_of_another_variant_is_refused(tmp_path):
@@ -376,21 +377,21 @@ def test_code_fingerprint_covers_the_variant_family():
 
 def test_unreadable_checkpoint_is_named(tmp_path):
     x, y = data()
-    (tmp_path / CHECKPOINT).write_bytes(b"not a checkpoint")
+    RunDir(tmp_path).checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(GanlabError, match=r"checkpoint\.pt: not a readable checkpoint"):
         Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cgan", "infogan"])
 def test_exported_generator_reproduces_the_trained_samples(name, tmp_path):
-    from ganlab.train.trainer import GENERATOR, load_generator
+    from ganlab.runs import load_generator
 
     x, y = data(name=name)
     t = Trainer(make(name), x, y, config(steps=2), tmp_path)
     t.fit(progress=False)
-    loaded = load_generator(tmp_path / GENERATOR)
+    loaded = load_generator(RunDir(tmp_path).generator)
     assert type(loaded) is type(t.variant) and loaded.config == t.variant.config
-    state = torch.load(tmp_path / GENERATOR, weights_only=True)
+    state = torch.load(RunDir(tmp_path).generator, weights_only=True)
     assert set(state["roles"]) == {"generator"}  # no discriminator, no optimizer state
     t.variant.nets.eval()
     loaded.nets.eval()
@@ -400,14 +401,14 @@ def test_exported_generator_reproduces_the_trained_samples(name, tmp_path):
 
 
 def test_missing_generator_file_is_named(tmp_path):
-    from ganlab.train.trainer import load_generator
+    from ganlab.runs import load_generator
 
     with pytest.raises(GanlabError, match="no such generator file"):
         load_generator(tmp_path / "generator.pt")
 
 
 def test_amp_auto_is_float32_on_cpu_and_bf16_autocast_trains():
-    from ganlab.train.trainer import autocast_dtype
+    from ganlab.device import autocast_dtype
 
     assert autocast_dtype("auto", torch.device("cpu")) is None
     assert autocast_dtype("off", torch.device("cuda")) is None
@@ -457,7 +458,7 @@ def test_torchrun_two_processes_train_identical_replicas(tmp_path):
     for k in r0["params"]:  # ... and gradient averaging kept every weight identical
         assert torch.equal(r0["params"][k], r1["params"][k]), k
     assert any(not torch.equal(r0["params"][k], r0["initial"][k]) for k in r0["params"])
-    saved = torch.load(tmp_path / "run" / CHECKPOINT, weights_only=True)
+    saved = torch.load(RunDir(tmp_path / "run").checkpoint, weights_only=True)
     assert saved["step"] == 3 and len(saved["rng"]) == 2  # one checkpoint, with every process's RNG state
     assert (tmp_path / "run" / "generator.pt").exists() and (tmp_path / "run" / "samples").is_dir()
 

@@ -199,13 +199,14 @@ def test_reconstruction_figure_and_steps_at_28_and_32_px():
 
 
 def test_exported_generator_samples_like_the_trained_model(tmp_path):
-    from ganlab.train.trainer import GENERATOR, TrainConfig, Trainer, load_generator
+    from ganlab.runs import RunDir, load_generator
+    from ganlab.train.trainer import TrainConfig, Trainer
 
     x = images(16)
     config = TrainConfig(steps=2, batch_size=8, checkpoint_every=2, sample_every=2, log_every=1, n_samples=4)
     t = Trainer(make(vq_steps=1), x, None, config, tmp_path)
     t.fit(progress=False)
-    loaded = load_generator(tmp_path / GENERATOR)
+    loaded = load_generator(RunDir(tmp_path).generator)
     t.variant.nets.eval()
     loaded.nets.eval()
     u = t.variant.noise(4, torch.Generator().manual_seed(3))

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
-from ganlab.train.trainer import GENERATOR, TrainConfig, Trainer, load_generator
+from ganlab.runs import RunDir, load_generator
+from ganlab.train.trainer import TrainConfig, Trainer
 
 SHAPE = (1, 28, 28)
 
@@ -251,7 +252,7 @@ def test_bigan_reconstruction_figure_and_exported_encoder(tmp_path):
     t = Trainer(make("bigan", width=8, z_dim=8, joint=16), x, None, config(), tmp_path)
     t.fit(progress=False)
     assert (tmp_path / "samples" / "reconstruction_step_0000003.png").exists()
-    loaded = load_generator(tmp_path / GENERATOR)
+    loaded = load_generator(RunDir(tmp_path).generator)
     t.variant.nets.eval()
     loaded.nets.eval()
     with torch.no_grad():

@@ -192,13 +192,13 @@ def sample(
 ) -> None:
     """Draw a grid of samples (or latent interpolations) from a trained generator."""
     from ganlab.report.samples import interpolation_grid, sample_grid
-    from ganlab.train.trainer import load_generator
+    from ganlab.runs import RunDir, load_generator
 
     path = Path(model)
     if path.is_dir():
-        path = path / "generator.pt"
+        path = RunDir(path).generator
     elif not path.exists() and "/" not in model and not model.endswith(".pt"):
-        path = Path("data") / "models" / model / "generator.pt"
+        path = RunDir.of(model).generator
     variant = run_guarded(load_generator, path)
     if interpolate:
         written = run_guarded(interpolation_grid, variant, out, rows=max(1, n // steps), steps=steps, mode=mode,

@@ -22,8 +22,9 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_featur
 from torch_fidelity.utils import create_feature_extractor
 
 from ganlab.errors import GanlabError
-from ganlab.eval.evaluator import load_evaluator, to_unit_range
+from ganlab.eval.evaluator import LAYOUT, load_evaluator
 from ganlab.files import hash_file
+from ganlab.images import to_unit_range
 
 INCEPTION = "inception-v3-compat"  # torch-fidelity's name: the TF 2015-12-05 graph, with TF1.x resizing
 EVALUATOR = "ganlab-evaluator"
@@ -77,7 +78,7 @@ class FeatureExtractorEvaluator(FeatureExtractorBase):
         if not (torch.is_tensor(x) and x.dtype == torch.uint8 and x.dim() == 4 and tuple(x.shape[1:]) == (c, s, s)):
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
             raise GanlabError(f"the evaluator takes uint8 images of shape (B, {c}, {s}, {s}); got {shape}")
-        features, logits = self.net(to_unit_range(x))
+        features, logits = self.net(to_unit_range(x, LAYOUT))
         out = {"features": features, "logits": logits}
         return tuple(out[name].float() for name in self.features_list)
 

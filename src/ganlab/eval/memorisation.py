@@ -22,6 +22,7 @@ import torch
 
 from ganlab.data.dedup import HASHES, AlignedCorrelation, hash_images
 from ganlab.errors import GanlabError
+from ganlab.images import save_grid
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,6 @@ def neighbour_grid(generated: torch.Tensor, train: np.ndarray, distances: np.nda
                    rows: int, path: str | Path) -> dict[str, Any]:
     """A PNG: the ``rows`` generated samples nearest the training set (column 1) beside their k
     nearest training images, nearest first. Returns which samples and images it shows."""
-    from ganlab.train.trainer import save_grid
-
     order = np.argsort(distances[:, 0], kind="stable")[:rows]
     k = indices.shape[1]
     train_t = torch.from_numpy(np.ascontiguousarray(train[indices[order].reshape(-1)])).permute(0, 3, 1, 2)

@@ -37,9 +37,10 @@ from tqdm.auto import tqdm
 
 from ganlab.data.datasets import load_images, read_info
 from ganlab.errors import DataFormatError, GanlabError
-from ganlab.eval.evaluator import data_fingerprint, nchw
+from ganlab.eval.evaluator import data_fingerprint
 from ganlab.eval.extractors import Extractor
 from ganlab.files import atomic_write
+from ganlab.images import nchw, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,7 @@ def as_uint8_images(images: np.ndarray | torch.Tensor) -> torch.Tensor:
         return images.contiguous()
     if not images.is_floating_point():
         raise GanlabError(f"image tensors must be uint8 or float in [-1, 1]; got {images.dtype}")
-    # [-1, 1] -> [0, 255], rounded half up: torchvision's save_image does the same
-    return (images.float().add(1.0).mul(127.5).add(0.5).clamp(0, 255)).to(torch.uint8).contiguous()
+    return to_uint8(images)  # rounded half up, as torchvision's save_image does
 
 
 class UInt8Images(torch.utils.data.Dataset):

@@ -32,10 +32,12 @@ from ganlab.eval import memorisation as memo
 from ganlab.eval import metrics as M
 from ganlab.eval.config import MetricsParams
 from ganlab.eval.parzen import parzen_log_likelihood
-from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint, nchw
+from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint
 from ganlab.eval.extractors import Extractor, adapt_images, get_extractor
 from ganlab.eval.metrics import Features
 from ganlab.files import atomic_directory, hash_file, write_json_atomic
+from ganlab.images import nchw
+from ganlab.runs import RunDir, load_generator
 from ganlab.schema import unknown_key_message
 
 log = logging.getLogger(__name__)
@@ -199,14 +201,13 @@ def write_metrics_stage(metrics: MetricsParams, dedup: DedupParams, run: str, da
     """Stage metrics@<run>: every number of :mod:`ganlab.eval.metrics` for the run's generator
     against its dataset's reference, with the protocol, written to OUT (JSON). ``metrics`` and ``dedup`` are
     params ``metrics:`` and ``dedup:`` (the perceptual hash of the memorisation check)."""
-    from ganlab.train.trainer import load_generator
 
     m = metrics
     if run not in m.runs:
         raise GanlabError(unknown_key_message(f"metrics.runs.{run}", run, sorted(m.runs)))
     dataset = m.runs[run]
     started = time.perf_counter()
-    gen_path = Path(models_root) / run / "generator.pt"
+    gen_path = RunDir(Path(models_root) / run).generator
     variant = load_generator(gen_path)
     real_all, ref = load_reference(Path(references_root) / dataset, m.reference_split)
     if ref.get("extractor_kind") != m.extractor:

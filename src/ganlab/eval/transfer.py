@@ -30,13 +30,15 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ganlab import runs
 from ganlab.data.datasets import load_images, read_info
+from ganlab.device import pick_device
 from ganlab.errors import GanlabError
 from ganlab.eval.config import TransferConfig
-from ganlab.eval.evaluator import nchw
 from ganlab.eval.extractors import adapt_images
 from ganlab.eval.svm import Standardizer, accuracy, select_c_and_refit
 from ganlab.files import write_json_atomic, write_text_atomic
+from ganlab.images import nchw, to_unit_range
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.schema import unknown_key_message
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 
 DATASET = "cifar10"
 ROLE = "discriminator"
-CHECKPOINT = "checkpoint.pt"  # the trainer's file (ganlab.train.trainer.CHECKPOINT)
 RAW = "raw-pixels"
 RANDOM_SUFFIX = "@random-init"
 
@@ -107,7 +108,7 @@ def conv_features(net: nn.Sequential, images: torch.Tensor, pool: int = 4, batch
     parts = []
     try:
         for start in tqdm(range(0, len(images), batch_size), desc="features", leave=False, disable=not progress):
-            h = images[start : start + batch_size].to(device).float().div(127.5).sub(1.0)  # the trainer's [-1, 1]
+            h = to_unit_range(images[start : start + batch_size].to(device))  # the trainer's [-1, 1]
             pooled = []
             for i, layer in enumerate(net):
                 h = layer(h)
@@ -148,7 +149,7 @@ def _build(models: Mapping[str, RunParams], run_name: str, data_root: Path, seed
     spec = DataSpec((c, h, w), len(info.get("classes") or ()) if needs_labels else 0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        variant = cls(run.variant_config(), spec, torch.device("cpu"))
+        variant = runs.build_variant(run.variant, run.variant_config(), spec, "cpu")
     if ROLE not in variant.nets:
         raise TransferError(f"transfer.runs: {run_name}: variant {run.variant!r} has no {ROLE!r} network "
                             f"(its networks: {', '.join(variant.nets)})")
@@ -161,23 +162,23 @@ def load_discriminator(models: Mapping[str, RunParams], run_name: str, data_root
     """The trained discriminator of run ``run_name``: its variant rebuilt from its section of ``models``
     (params ``models:``) and the weights of MODELS_ROOT/<run>/checkpoint.pt loaded into it."""
     variant, run, info = _build(models, run_name, Path(data_root), seed=0)
-    path = Path(models_root) / run_name / CHECKPOINT
+    path = runs.RunDir(Path(models_root) / run_name).checkpoint
     if not path.is_file():
         raise TransferError(f"{path}: no checkpoint of run {run_name!r}; train it first (dvc repro train@{run_name})")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
-        raise TransferError(f"{path}: not a readable checkpoint ({exc})") from None
-    if state.get("variant") != run.variant:
-        raise TransferError(f"{path} holds a {state.get('variant')!r} checkpoint, but models.{run_name}.variant "
+        state = runs.read_checkpoint(path, map_location="cpu")
+    except runs.UnreadableCheckpoint as exc:
+        raise TransferError(str(exc)) from None
+    if state.variant != run.variant:
+        raise TransferError(f"{path} holds a {state.variant!r} checkpoint, but models.{run_name}.variant "
                             f"is {run.variant!r}")
     try:
-        variant.nets.load_state_dict(state["model"]["nets"])
+        variant.nets.load_state_dict(state.model["nets"])
     except (KeyError, RuntimeError) as exc:
         raise TransferError(f"{path} does not fit models.{run_name} as params.yaml builds it (changed model "
                             f"settings or data shape?): {str(exc).splitlines()[0]}") from None
-    trained_on = {"dataset": run.data, "dataset_variant": info.get("variant", "unknown"), "step": int(state["step"]),
-                  "checkpoint_fingerprint": state.get("fingerprint", "")}
+    trained_on = {"dataset": run.data, "dataset_variant": info.get("variant", "unknown"), "step": state.step,
+                  "checkpoint_fingerprint": state.fingerprint if state.fingerprint is not None else ""}
     return Discriminator(run_name, variant.nets[ROLE], tuple(variant.data.shape), trained_on)
 
 
@@ -217,10 +218,8 @@ def run_transfer(models: Mapping[str, RunParams], config: TransferConfig, data_r
                  models_root: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
     """Every row of the transfer table (ours, then the published ones) and the protocol; ``models`` holds
     the runs of ``config.runs`` (params ``models:``)."""
-    from ganlab.train.trainer import pick_device
-
     data_root = Path(data_root)
-    models_root = Path(models_root) if models_root is not None else data_root / "models"
+    models_root = Path(models_root) if models_root is not None else runs.models_root(data_root)
     # every discriminator is built and loaded before any image is read: bad params fail at once
     nets: list[Discriminator] = []
     for name in config.runs:
@@ -263,8 +262,8 @@ def run_transfer(models: Mapping[str, RunParams], config: TransferConfig, data_r
         del f_train, f_test
     if config.raw_pixels:
         t0 = time.perf_counter()
-        f_train = train_x.flatten(1).float().div(127.5).sub(1.0)
-        f_test = test_x.flatten(1).float().div(127.5).sub(1.0)
+        f_train = to_unit_range(train_x.flatten(1))
+        f_test = to_unit_range(test_x.flatten(1))
         feat_s = time.perf_counter() - t0
         row = linear_probe(f_train, train_y, f_test, test_y, config, n_classes, progress)
         rows.append(_row(RAW, "raw pixels", f_train.shape[1], feat_s, row, cifar_variant, "", {}, ""))

@@ -31,11 +31,12 @@ import torch
 from ganlab.data.kinds import image_distribution
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_text_atomic
+from ganlab.images import save_figure, save_grid
 from ganlab.models import registry
 from ganlab.report.config import ReportConfig
 from ganlab.report.samples import MODES, interpolation_grid
+from ganlab.runs import RunDir, load_generator
 from ganlab.train.config import RunParams
-from ganlab.train.trainer import load_generator, save_figure, save_grid
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +177,10 @@ def samples_section(doc: Document, root: Path, runs: dict[str, RunParams]) -> No
     for name, run in runs.items():
         doc.lines += [f"### {name}", "", f"`{run.variant}` on `{run.data}`, {run.train.steps} steps."
                       + _headline(metrics_dir / f"{name}.json"), ""]
-        figures = latest_figures(root / "data" / "models" / name / "samples")
+        samples = RunDir.of(name, root / "data").samples
+        figures = latest_figures(samples)
         if not figures:
-            doc.note_missing(root / "data" / "models" / name / "samples", f"not trained yet (`dvc repro train@{name}`)")
+            doc.note_missing(samples, f"not trained yet (`dvc repro train@{name}`)")
             continue
         row = [(path, kind.replace("_", " ") or "samples") for kind, path in figures.items()]
         nearest = doc.out / "metrics" / "nearest" / f"{name}.png"
@@ -241,7 +243,7 @@ def curves_section(doc: Document, root: Path, models: Mapping[str, RunParams], f
                 "taken during training such as NLL-oracle or BLEU), against the step. `dvc plots show` draws "
                 "the same files, and the GAN family's losses side by side.")
     for name in models:
-        dvclive = root / "data" / "models" / name / "dvclive"
+        dvclive = RunDir.of(name, root / "data").dvclive
         series = read_series(dvclive) if dvclive.is_dir() else {}
         if not series:
             doc.note_missing(dvclive, f"{name}: no curves (`dvc repro train@{name}`)")
@@ -274,7 +276,7 @@ def interpolation_section(doc: Document, root: Path, runs: dict[str, Any], confi
         if not cls.has_latent_walk:
             doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {cls.no_latent_walk_reason}.", ""]
             continue
-        weights = root / "data" / "models" / name / "generator.pt"
+        weights = RunDir.of(name, root / "data").generator
         doc.lines += [f"### {name}", ""]
         if not weights.is_file():
             doc.note_missing(weights, f"{name}: no generator (`dvc repro train@{name}`)")
@@ -354,7 +356,7 @@ def arithmetic_section(doc: Document, root: Path, models: Mapping[str, RunParams
                 f"row is the result, then {config.arithmetic_variations - 1} draws with uniform noise of "
                 f"+-{config.arithmetic_noise} added to its code. The concepts are picked by number in "
                 "`report.arithmetic` (params.yaml) from the candidates below.")
-    weights = root / "data" / "models" / run / "generator.pt"
+    weights = RunDir.of(run, root / "data").generator
     if not weights.is_file():
         doc.note_missing(weights, f"{run}: no generator (`dvc repro train@{run}`)")
         return
@@ -373,7 +375,7 @@ def latent_section(doc: Document, root: Path, runs: dict[str, Any]) -> None:
     """The VAE manifold (2-D latent) and the AAE codes of the test digits, whichever runs drew them."""
     found = []
     for name in runs:
-        figures = latest_figures(root / "data" / "models" / name / "samples")
+        figures = latest_figures(RunDir.of(name, root / "data").samples)
         for kind, title in (("manifold", "learnt manifold: decoded means over a grid of the 2-D latent's quantiles"),
                             ("latent", "codes of the test digits, coloured by class, over the prior")):
             if kind in figures:

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from ganlab.errors import GanlabError
-from ganlab.train.trainer import save_grid
+from ganlab.eval.pipeline import generate
+from ganlab.images import save_grid
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 def sample_grid(variant, n: int, path: str | Path, seed: int = 0) -> Path:  # noqa: ANN001 - any Variant
     """``n`` samples in a grid (rows of n_classes for a conditional model: column k is class k),
     drawn as metrics@<run> draws them (:func:`ganlab.eval.pipeline.generate`)."""
-    from ganlab.eval.pipeline import generate
-
     if n < 1:
         raise GanlabError(f"--n = {n}: draw at least one sample")
     images, labels = generate(variant, n, seed, batch_size=n)

@@ -22,6 +22,7 @@ from ganlab.eval.bleu import bleu, self_bleu
 from ganlab.eval.sequences import ORDERS
 from ganlab.files import atomic_write, write_json_atomic, write_text_atomic
 from ganlab.models import registry
+from ganlab.runs import RunDir
 from ganlab.train.config import RunParams
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def sequence_runs(models: Mapping[str, RunParams]) -> dict[str, RunParams]:
 
 
 def read_summary(data_root: Path, name: str) -> dict[str, Any]:
-    path = data_root / "models" / name / "train_summary.json"
+    path = RunDir.of(name, data_root).summary
     try:
         summary = json.loads(path.read_text())
     except FileNotFoundError:
@@ -99,7 +100,7 @@ def eval_at_x(curve: tuple, x: int, column: int) -> float | None:
 
 
 def last_samples(data_root: Path, name: str, n: int) -> list[str]:
-    files = sorted((data_root / "models" / name / "samples").glob("step_*.txt"))
+    files = sorted(RunDir.of(name, data_root).samples.glob("step_*.txt"))
     return files[-1].read_text().splitlines()[:n] if files else []
 
 

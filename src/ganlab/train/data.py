@@ -25,7 +25,9 @@ from ganlab.data.kinds import DERIVED
 from ganlab.errors import DataFormatError, ParamsError
 from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.models.base import DataSpec
-from ganlab.train.trainer import Monitor, save_figure, to_tensor
+from ganlab.images import save_figure, to_tensor
+from ganlab.runs import RunDir
+from ganlab.train.trainer import Monitor
 
 MAX_CLASSES = 1000  # a conditional model's one-hot input grows with this; face identities are not classes
 
@@ -104,7 +106,7 @@ def plot_toy(variant: Any, data: torch.Tensor, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = out / "samples" / "histogram.png"
+    path = RunDir(out).samples / "histogram.png"
     variant.nets.eval()
     x = data.flatten().numpy()
     fake = variant.sample(variant.noise(len(x), torch.Generator().manual_seed(0))).flatten().cpu().numpy()

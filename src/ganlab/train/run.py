@@ -14,14 +14,16 @@ from typing import Any
 
 import torch
 
+from ganlab.device import pick_device
 from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
+from ganlab.runs import RunDir
 from ganlab.schema import unknown_key_message
 from ganlab.train import distributed
 from ganlab.train.config import RunParams
 from ganlab.train.data import dataset_id, loader_of
-from ganlab.train.trainer import Monitor, Trainer, pick_device
+from ganlab.train.trainer import Monitor, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def data_monitor(run: RunParams, data_root: Path, spec: DataSpec) -> Monitor | N
 def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path = "data",
               out: str | Path | None = None, resume: bool = True, progress: bool = True) -> dict[str, Any]:
     run = find_run(models, name)
-    out = Path(out) if out is not None else Path(data_root) / "models" / name
+    out = Path(out) if out is not None else RunDir.of(name, data_root).root
     device = distributed.setup(run.train.device) or pick_device(run.train.device)
     try:
         cls = registry.get(run.variant)

@@ -16,6 +16,9 @@ batches in a reproducible order and takes care of everything around it:
   (see :mod:`ganlab.train.distributed`);
 - the final generator exported on its own (OUT/generator.pt) for evaluation and reports.
 
+The files' names and formats are :mod:`ganlab.runs`'s, the device and precision choice
+:mod:`ganlab.device`'s, the picture writing :mod:`ganlab.images`'s; this module is the loop.
+
 A checkpoint carries a fingerprint of everything that shapes the weights (variant, its
 config, the data, seed, batch size, precision); ``fit(resume=True)`` continues only from a
 checkpoint with the same fingerprint and otherwise starts over, so a DVC stage can keep its
@@ -27,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import math
@@ -38,22 +40,19 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import torch
-from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
+from ganlab.device import autocast_dtype
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_json_atomic
-from ganlab.models import registry
+from ganlab.images import save_figure, save_grid
+from ganlab.models.base import Variant
+from ganlab.runs import Checkpoint, RunDir, UnreadableCheckpoint, export_generator, read_checkpoint, write_checkpoint
 from ganlab.train.config import TrainParams
-from ganlab.models.base import DataSpec, Variant
 from ganlab.train import distributed
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT = "checkpoint.pt"
-GENERATOR = "generator.pt"
 
 
 class TrainingDiverged(GanlabError):
@@ -75,38 +74,6 @@ class Monitor(Protocol):
 TrainConfig = TrainParams
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``amp`` on ``device``, or None for plain float32.
-
-    bfloat16 has float32's exponent range, so GAN losses need no gradient scaler (float16
-    would, and its scaler does not compose with the gradient penalty's double backward).
-    """
-    if amp == "off":
-        return None
-    if amp == "bf16":
-        return torch.bfloat16
-    if amp != "auto":
-        raise ValueError(f"amp = {amp!r}; choose auto, bf16 or off")
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return None
-
-
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W, C) -> float32 (N, C, H, W) in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0).contiguous()
-
-
 def code_fingerprint(cls: type) -> str:
     """A hash of the source of the variant's modules (its class hierarchy), the variant base and
     this trainer: a checkpoint written by other code is not resumed (DVC re-runs a stage when its
@@ -124,6 +91,7 @@ class Trainer:
                  config: TrainConfig, out: str | Path, data_id: str = "",
                  test: tuple[torch.Tensor, torch.Tensor | None] | None = None, monitor: Monitor | None = None) -> None:
         self.variant, self.config, self.out = variant, config, Path(out)
+        self.run_dir = RunDir(self.out)
         self.images, self.labels, self.test, self.monitor = images, labels, test, monitor
         self.step = 0
         self.rank, self.world = distributed.rank(), distributed.world_size()
@@ -195,45 +163,35 @@ class Trainer:
              "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []})
         if not self.writer:
             return None
-        state = {
-            "step": self.step,
-            "variant": self.variant.name,
-            "fingerprint": self.fingerprint,
-            "model": self.variant.state_dict(),
-            "rng": rng,  # one entry per process
-        }
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        path = self.out / CHECKPOINT
-        with atomic_write(path) as fh:
-            fh.write(buf.getvalue())
-        return path
+        return write_checkpoint(self.run_dir.checkpoint, Checkpoint(
+            step=self.step, variant=self.variant.name, fingerprint=self.fingerprint,
+            model=self.variant.state_dict(), rng=rng))  # rng: one entry per process
 
     def load_checkpoint(self) -> bool:
         """Continue from OUT/checkpoint.pt if it is this run's; False (and nothing loaded) otherwise."""
-        path = self.out / CHECKPOINT
+        path = self.run_dir.checkpoint
         if not path.exists():
             return False
         try:
-            state = torch.load(path, map_location=self.variant.device, weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
-            raise GanlabError(f"{path}: not a readable checkpoint ({exc}); delete it to start over") from None
-        if state["variant"] != self.variant.name:
-            raise GanlabError(f"{path} holds a {state['variant']!r} checkpoint, not {self.variant.name!r}")
-        if state.get("fingerprint") != self.fingerprint:
+            state = read_checkpoint(path, map_location=self.variant.device)
+        except UnreadableCheckpoint as exc:
+            raise GanlabError(f"{exc}; delete it to start over") from None
+        if state.variant != self.variant.name:
+            raise GanlabError(f"{path} holds a {state.variant!r} checkpoint, not {self.variant.name!r}")
+        if state.fingerprint != self.fingerprint:
             log.warning("%s: %s was written with other settings (fingerprint %s, now %s); starting over",
-                        self.variant.name, path, state.get("fingerprint"), self.fingerprint)
+                        self.variant.name, path, state.fingerprint, self.fingerprint)
             return False
-        if int(state["step"]) > self.config.steps:
+        if state.step > self.config.steps:
             log.warning("%s: %s is at step %d, past steps = %d; starting over",
-                        self.variant.name, path, state["step"], self.config.steps)
+                        self.variant.name, path, state.step, self.config.steps)
             return False
-        self.variant.load_state_dict(state["model"])
-        rng = state["rng"][self.rank] if self.rank < len(state["rng"]) else state["rng"][0]
+        self.variant.load_state_dict(state.model)
+        rng = state.rng[self.rank] if self.rank < len(state.rng) else state.rng[0]
         torch.set_rng_state(rng["cpu"].cpu())
         if rng["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in rng["cuda"]])
-        self.step = int(state["step"])
+        self.step = state.step
         log.info("%s: resumed from %s at step %d", self.variant.name, path, self.step)
         return True
 
@@ -241,20 +199,8 @@ class Trainer:
         """OUT/generator.pt: what sampling needs and nothing else (no discriminator, no optimizer)."""
         if not self.writer:
             return None
-        v = self.variant
-        state = {
-            "variant": v.name,
-            "config": dataclasses.asdict(v.config),
-            "data": dataclasses.asdict(v.data),
-            "step": self.step,
-            "channels_last": self.memory_format == torch.channels_last,  # so samples reproduce bit for bit
-            "roles": {role: v.nets[role].state_dict() for role in v.generator_roles},
-        }
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        with atomic_write(self.out / GENERATOR) as fh:
-            fh.write(buf.getvalue())
-        return self.out / GENERATOR
+        return export_generator(self.variant, self.run_dir.generator, self.step,
+                                channels_last=self.memory_format == torch.channels_last)
 
     # ------------------------------------------------------------------ the loop
 
@@ -265,8 +211,8 @@ class Trainer:
         distributed.broadcast_module(self.variant.nets)
         resumed = resume and self.load_checkpoint()
         if not resumed and self.writer:  # a fresh run: nothing of an earlier one may survive
-            for stale in ("samples", "dvclive"):
-                shutil.rmtree(self.out / stale, ignore_errors=True)
+            for stale in (self.run_dir.samples, self.run_dir.dvclive):
+                shutil.rmtree(stale, ignore_errors=True)
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         last: dict[str, float] = {}
         earlier = self._earlier_summary() if resumed else {}
@@ -280,7 +226,7 @@ class Trainer:
         if c.dvclive and self.writer:
             from dvclive import Live
 
-            live = Live(dir=str(self.out / "dvclive"), resume=resumed, report=None, save_dvc_exp=False,
+            live = Live(dir=str(self.run_dir.dvclive), resume=resumed, report=None, save_dvc_exp=False,
                         dvcyaml=False)
         try:
             if self.monitor is not None and not self.evals:  # the untrained generator's score
@@ -302,7 +248,7 @@ class Trainer:
                     name, v = next(iter(bad.items())) if bad else ("(on another process)", float("nan"))
                     raise TrainingDiverged(
                         f"{self.variant.name}: loss {name} = {v} at step {self.step}; stopped, and the last good "
-                        f"checkpoint ({self.out / CHECKPOINT}, if any) was left as it was"
+                        f"checkpoint ({self.run_dir.checkpoint}, if any) was left as it was"
                     )
                 self.step += 1
                 last = losses
@@ -358,7 +304,7 @@ class Trainer:
         if self.writer:
             if finished:
                 self.export_generator()
-            write_json_atomic(self.out / "train_summary.json", {**summary, "history": history, "evals": self.evals})
+            write_json_atomic(self.run_dir.summary, {**summary, "history": history, "evals": self.evals})
         return summary
 
     @torch.no_grad()
@@ -397,7 +343,7 @@ class Trainer:
         finally:
             self.variant.nets.train()
         for name, fig in figures.items():
-            save_figure(fig, self.out / "samples" / f"{name}.png")
+            save_figure(fig, self.run_dir.samples / f"{name}.png")
         if self.test_results:
             log.info("%s: on the test split: %s", self.variant.name,
                      ", ".join(f"{k} {v:.4f}" for k, v in self.test_results.items()))
@@ -406,7 +352,7 @@ class Trainer:
     def _earlier_summary(self) -> dict[str, Any]:
         """OUT/train_summary.json of the run being resumed ({} when missing or unreadable)."""
         try:
-            summary = json.loads((self.out / "train_summary.json").read_text())
+            summary = json.loads(self.run_dir.summary.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
         return summary if isinstance(summary, dict) and isinstance(summary.get("history", []), list) else {}
@@ -433,7 +379,7 @@ class Trainer:
             self.variant.nets.train()
         paths = []
         for name, (imgs, nrow) in grids.items():
-            paths.append(save_grid(imgs, self.out / "samples" / f"{name}_{self.step:07d}.png", nrow))
+            paths.append(save_grid(imgs, self.run_dir.samples / f"{name}_{self.step:07d}.png", nrow))
         return paths
 
 
@@ -447,54 +393,7 @@ class Trainer:
             self.variant.nets.train()
         if lines is None:
             return []
-        path = self.out / "samples" / f"step_{self.step:07d}.txt"
+        path = self.run_dir.samples / f"step_{self.step:07d}.txt"
         with atomic_write(path) as fh:
             fh.write("".join(line + "\n" for line in lines).encode())
         return [path]
-
-
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int, pad_value: float = 0.0) -> Path:
-    """Images (N, C, H, W) as one PNG grid of ``nrow`` per row, written atomically: floats in
-    [-1, 1] as generators give them, or uint8."""
-    if images.dtype == torch.uint8:
-        images = images.float().div(127.5).sub(1.0)
-    buf = io.BytesIO()
-    save_image(images.float(), buf, format="png", nrow=nrow, normalize=True, value_range=(-1, 1),
-               pad_value=pad_value)
-    with atomic_write(Path(path)) as fh:
-        fh.write(buf.getvalue())
-    return Path(path)
-
-
-def save_figure(fig: Any, path: Path) -> Path:
-    """A matplotlib figure as a PNG, written atomically."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    with atomic_write(path) as fh:
-        fh.write(buf.getvalue())
-    return path
-
-
-def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Variant:
-    """The variant of OUT/generator.pt, rebuilt with its config and its generator weights loaded.
-
-    Only the generator roles hold trained weights; call ``.sample(.noise(n))`` under no_grad
-    after ``.nets.eval()``.
-    """
-    path = Path(path)
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise GanlabError(f"{path}: no such generator file") from None
-    except Exception as exc:  # noqa: BLE001
-        raise GanlabError(f"{path}: not a readable generator file ({exc})") from None
-    cls = registry.get(state["variant"])
-    spec = state["data"]
-    data = DataSpec(tuple(spec["shape"]), int(spec["n_classes"]), int(spec.get("vocab", 0)),
-                    tuple(spec.get("words", ())), int(spec.get("end_token", -1)))
-    variant = cls(cls.Config(**state["config"]), data, torch.device(device))
-    if state.get("channels_last"):
-        variant.nets.to(memory_format=torch.channels_last)
-    for role, weights in state["roles"].items():
-        variant.nets[role].load_state_dict(weights)
-    return variant
