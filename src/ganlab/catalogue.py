@@ -11,21 +11,20 @@ Two jobs, both about keeping that list in one place:
   ``--check`` names a stale one. dvc.yaml cannot loop inside a list nor interpolate a list (DVC 3), so what
   it would otherwise compute is written out here.
 
-The train stage's code deps are each variant's static import closure inside src/ganlab (:func:`module_closure`):
+The train stage's code deps are each variant's static import closure inside src/ganlab (ganlab.codedeps):
 editing a variant's file re-runs the runs of that variant and of the variants built on it, nothing else.
 
-A single module (about 420 lines) because overlay, regions and import closure are the catalogue's three
-halves of one command each and nothing else uses them.
+About 450 lines, past the ~400 of the style guide: overlays and marked regions are the two halves of the
+catalogue's commands and share its YAML handling; the import closure, which other stages may use, is apart.
 """
 
 from __future__ import annotations
 
-import ast
 import copy
 import io
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -36,6 +35,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
+from ganlab.codedeps import code_paths, module_closure
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.files import write_text_atomic
 from ganlab.params import load_params
@@ -70,13 +70,26 @@ def _yaml() -> YAML:
     return y
 
 
-def _load(path: Path, what: str) -> Any:
+def load_yaml(text: str, what: str) -> Any:
+    """YAML text -> ruamel's round-trip nodes (a CommentedMap for a mapping), comments attached."""
     try:
-        return _yaml().load(path.read_text())
-    except FileNotFoundError:
-        raise ParamsError(f"{what}: no such file {path}") from None
+        return _yaml().load(text)
     except YAMLError as exc:
-        raise ParamsError(f"{what}: {path} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise ParamsError(f"{what}: not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise GanlabError(f"{path}: no such file") from None
+
+
+def dump_yaml(node: Any) -> str:
+    out = io.StringIO()
+    _yaml().dump(node, out)
+    text = out.getvalue()
+    return text if text.endswith("\n") else text + "\n"
 
 
 # --------------------------------------------------------------------------- profiles: overlays on params.yaml
@@ -92,7 +105,7 @@ def profile_chain(name: str, folder: Path) -> list[tuple[str, CommentedMap]]:
             raise ParamsError(f"profile {name!r}: no {path}; profiles: {', '.join(known) or 'none'}")
         if any(n == name for n, _ in chain):
             raise ParamsError(f"profile {name!r}: extends itself ({' <- '.join([n for n, _ in chain] + [name])})")
-        overlay = _load(path, f"profile {name!r}") or CommentedMap()
+        overlay = load_yaml(path.read_text(), f"profile {name!r} ({path})") or CommentedMap()
         if not isinstance(overlay, CommentedMap):
             raise ParamsError(f"profile {name!r}: {path} must be a mapping of overrides")
         chain.append((name, overlay))
@@ -253,38 +266,44 @@ class _Overlay:
             self.set(m, key, value, reason, path)
 
 
+def apply_overlay(base: CommentedMap, overlay: CommentedMap, profile: str) -> None:
+    """Merge one profile's ``overlay`` into ``base`` in place, by the rules profiles/all.yaml's header states."""
+    _Overlay(profile).apply(base, overlay)
+
+
 def render_profile(name: str, base: Path, folder: Path | None = None) -> str:
     """params.yaml text of profile ``name``: ``base`` with the overlays applied, metrics.runs regenerated."""
     folder = folder or base.parent / PROFILES
     chain = profile_chain(name, folder)
-    params = _load(base, "base params")
+    params = load_yaml(_read(base), str(base))
     if not isinstance(params, CommentedMap):
         raise ParamsError(f"{base}: the top level must be a mapping")
     for profile, overlay in chain:
-        _Overlay(profile).apply(params, overlay)
-    out = io.StringIO()
-    _yaml().dump(params, out)
-    text = out.getvalue()
-    if not text.endswith("\n"):
-        text += "\n"
+        apply_overlay(params, overlay, profile)
+    text = dump_yaml(params)
     files = ", then ".join(f"{folder.name}/{p}.yaml" for p, _ in chain)
     header = f"# Profile {name}: {base.name} with {files} applied by `ganlab profile {name}`.\n"
     text = header + (text.split("\n", 1)[1] if text.startswith("# Profile ") else text)
     return regenerate(text, derived_params(read_catalogue(text)), f"profile {name}")
 
 
-def write_profile(name: str, base: Path, out: Path, folder: Path | None = None) -> list[Path]:
-    """Write profile ``name``'s params to ``out`` (validated first); when ``out`` is a params.yaml beside a
-    dvc.yaml, that dvc.yaml's derived parts follow it. Returns the files written."""
-    text = render_profile(name, base, folder)
-    tmp = out.parent / f".{out.name}.profile"
+def _validate(text: str, path: Path, name: str) -> None:
+    """load_params on ``text`` before it replaces ``path``; a problem is named under ``name``."""
+    tmp = path.parent / f".{path.name}.unchecked"
     try:
         tmp.write_text(text)
         load_params(tmp)
     except ParamsError as exc:
-        raise ParamsError(str(exc).replace(str(tmp), f"profile {name!r}")) from None
+        raise ParamsError(str(exc).replace(str(tmp), name)) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_profile(name: str, base: Path, out: Path, folder: Path | None = None) -> list[Path]:
+    """Write profile ``name``'s params to ``out`` (validated first); when ``out`` is a params.yaml beside a
+    dvc.yaml, that dvc.yaml's derived parts follow it. Returns the files written."""
+    text = render_profile(name, base, folder)
+    _validate(text, out, f"profile {name!r}")
     write_text_atomic(out, text)
     written = [out]
     dvc = out.parent / "dvc.yaml"
@@ -328,19 +347,23 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
     """dvc.yaml's derived parts, from the catalogue and the code under ``root``/src."""
     from ganlab.models import registry  # data_kind is the variant's to say; importing it imports torch
 
-    shared = set(code_paths(module_closure([TRAIN_ENTRY], root / "src"), root))
-    own: dict[str, list[str]] = {}
+    kinds = {}
     for run, (variant, _) in cat.runs.items():
-        mine = f"ganlab.models.{variant}"
-        files = [p for p in code_paths(module_closure([mine], root / "src"), root) if p not in shared]
-        first = code_paths([mine], root)
-        own[run] = first + sorted(set(files) - set(first))
+        try:
+            kinds[run] = registry.get(variant).data_kind
+        except GanlabError as exc:
+            raise GanlabError(f"models.{run}.variant: {exc}") from None
+    shared = train_code_deps("", root)
+    own = {}
+    for run, (variant, _) in cat.runs.items():
+        files = [p for p in train_code_deps(variant, root) if p not in shared]
+        own[run] = sorted(files, key=lambda p: p != f"src/ganlab/models/{variant}.py")  # its own module first
     width = max(map(len, own.values()), default=1)
     items = []
     for run, files in own.items():
         code = ", ".join(f"code{i + 1}: {(files + files[:1] * width)[i]}" for i in range(width))
         items.append(f'{run}: {{data: "${{models.{run}.data}}", {code}}}')
-    sequence = [run for run, (variant, _) in cat.runs.items() if registry.get(variant).data_kind == "sequences"]
+    sequence = [run for run, kind in kinds.items() if kind == "sequences"]
     plots = []
     for name, (title, tsv, column, chosen) in PLOTS.items():
         runs = [run for run, r in cat.runs.items() if chosen(r)]
@@ -360,6 +383,13 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
         "plots": plots,
         "artifacts": artifacts,
     }
+
+
+def train_code_deps(variant: str, root: Path) -> list[str]:
+    """The source files (relative to ``root``) that a train stage of ``variant`` executes, as far as its static
+    imports show: the trainer's closure and the variant module's; ``""`` = the trainer's alone."""
+    entries = [TRAIN_ENTRY] + ([f"ganlab.models.{variant}"] if variant else [])
+    return code_paths(module_closure(entries, root / "src"), root)
 
 
 def _regions(text: str, where: str) -> dict[str, tuple[int, int, str]]:
@@ -411,25 +441,23 @@ def stale(text: str, parts: dict[str, list[str]], where: str) -> list[str]:
             if lines[old[name][0]:old[name][1]] != fresh_lines[new[name][0]:new[name][1]]]
 
 
-def write_pipeline(params: Path, dvc: Path, check: bool = False) -> list[Path] | list[str]:
-    """Rewrite the derived parts of ``params`` and ``dvc`` from ``params``' catalogue and the code beside them.
+def _jobs(params: Path, dvc: Path) -> list[tuple[Path, str, dict[str, list[str]]]]:
+    text = _read(params)
+    cat = read_catalogue(text)
+    return [(params, text, derived_params(cat)), (dvc, _read(dvc), derived_dvc(cat, dvc.parent))]
 
-    Returns the files changed; with ``check``, writes nothing and returns the stale parts as
-    ``file: region`` instead. The new params are validated (load_params) before anything is written."""
-    ptext = params.read_text()
-    cat = read_catalogue(ptext)
-    jobs = [(params, ptext, derived_params(cat)), (dvc, dvc.read_text(), derived_dvc(cat, dvc.parent))]
-    if check:
-        return [f"{path.name}: {name}" for path, text, parts in jobs for name in stale(text, parts, path.name)]
-    new = [(path, text, regenerate(text, parts, path.name)) for path, text, parts in jobs]
-    tmp = params.parent / f".{params.name}.pipeline"
-    try:
-        tmp.write_text(new[0][2])
-        load_params(tmp)
-    except ParamsError as exc:
-        raise ParamsError(str(exc).replace(str(tmp), str(params))) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+
+def stale_parts(params: Path, dvc: Path) -> list[str]:
+    """The derived parts of ``params`` and ``dvc`` that ``ganlab pipeline`` would change, as ``file: region``."""
+    jobs = _jobs(params, dvc)
+    return [f"{path.name}: {name}" for path, text, parts in jobs for name in stale(text, parts, path.name)]
+
+
+def write_pipeline(params: Path, dvc: Path) -> list[Path]:
+    """Rewrite the derived parts of ``params`` and ``dvc`` from ``params``' catalogue and the code beside
+    ``dvc``; the new params are validated first. Returns the files changed."""
+    new = [(path, text, regenerate(text, parts, path.name)) for path, text, parts in _jobs(params, dvc)]
+    _validate(new[0][2], params, str(params))
     changed = []
     for path, old, text in new:
         if text != old:
@@ -437,73 +465,3 @@ def write_pipeline(params: Path, dvc: Path, check: bool = False) -> list[Path] |
             changed.append(path)
             log.info("%s: derived parts rewritten from %s models:", path, params.name)
     return changed
-
-
-# --------------------------------------------------------------------------- code deps: static import closure
-
-
-def _module_file(module: str, src: Path) -> Path | None:
-    base = src.joinpath(*module.split("."))
-    for path in (base / "__init__.py", base.with_suffix(".py")):
-        if path.is_file():
-            return path
-    return None
-
-
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
-def imports_of(module: str, src: Path) -> set[str]:
-    """The modules under ``src`` that ``module`` imports anywhere in its source (functions too: a lazy import
-    runs as surely as a top-level one when its function does), except under ``if TYPE_CHECKING:``.
-    A dynamic import (importlib, as the registry loads every variant) is not seen, by design."""
-    path = _module_file(module, src)
-    if path is None:
-        return set()
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found: set[str] = set()
-    todo: list[ast.AST] = [ast.parse(path.read_text(), str(path))]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            todo.extend(node.orelse)
-            continue
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            parent = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
-            name = ".".join(parent + ([node.module] if node.module else []))
-            found.add(name)
-            found.update(f"{name}.{alias.name}" for alias in node.names)  # `from pkg import module`
-        todo.extend(ast.iter_child_nodes(node))
-    return {m for m in found if _module_file(m, src) is not None}
-
-
-def module_closure(roots: Iterable[str], src: Path) -> list[str]:
-    """``roots`` and every module under ``src`` they import, transitively, with the packages that hold them
-    (importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py``)."""
-    seen: set[str] = set()
-    todo = list(roots)
-    while todo:
-        module = todo.pop()
-        if module in seen or _module_file(module, src) is None:
-            continue
-        seen.add(module)
-        parts = module.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
-        todo += sorted(imports_of(module, src))
-    return sorted(seen)
-
-
-def code_paths(modules: Iterable[str], root: Path) -> list[str]:
-    """Module names -> their files as dvc.yaml lists them (relative to the project ``root``)."""
-    paths = (_module_file(m, root / "src") for m in modules)
-    return sorted({p.relative_to(root).as_posix() for p in paths if p is not None})
-
-
-def train_code_deps(variant: str, root: Path) -> list[str]:
-    """Every source file the train stage of a ``variant`` run executes (as far as static imports show)."""
-    return code_paths(module_closure([TRAIN_ENTRY, f"ganlab.models.{variant}"], root / "src"), root)

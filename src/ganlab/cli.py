@@ -203,10 +203,10 @@ def pipeline(
 ) -> None:
     """Rewrite what params.yaml and dvc.yaml derive from params.yaml's models: (metrics.runs, the train
     stage's runs and code deps, the sequences stage's runs, the cross-run plots, the artifacts)."""
-    from ganlab.catalogue import write_pipeline
+    from ganlab.catalogue import stale_parts, write_pipeline
 
     if check:
-        parts = run_guarded(write_pipeline, params, dvc, check=True)
+        parts = run_guarded(stale_parts, params, dvc)
         for part in parts:
             log.error("%s is stale: run `ganlab pipeline`", part)
         if parts:
