@@ -255,7 +255,15 @@ def test_profile_errors_exit_2_naming_the_profile_and_key(tmp_path, caplog, over
     assert not out.exists()
 
 
-def test_write_profile_needs_a_known_profile_before_writing(project):
+def test_write_profile_needs_a_known_profile_and_the_default_params(project):
+    params = project / "params.yaml"
     with pytest.raises(ParamsError, match=r"profile 'huge': no .*; profiles: all, paper, tiny"):
-        write_profile("huge", project / "params.yaml", project / "params.yaml")
-    assert (project / "params.yaml").read_text() == (ROOT / "params.yaml").read_text()
+        write_profile("huge", params, params)
+    assert params.read_text() == (ROOT / "params.yaml").read_text()
+    write_profile("tiny", params, params)
+    tiny = params.read_text()
+    # paper over tiny would keep tiny's metric cuts: a profile starts from the default params
+    with pytest.raises(ParamsError, match=r"params\.yaml: Profile tiny: .* Start from the default params "
+                                          r"\(`git checkout params\.yaml dvc\.yaml`\)"):
+        write_profile("paper", params, params)
+    assert params.read_text() == tiny

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PROFILES = "profiles"  # the profiles' folder, beside the base params.yaml
 EXTENDS = "extends"  # an overlay's one key of its own: the profile it is applied after
+HEADER = "# Profile "  # the first line of a profile's params: what it is and how it was written
 #: the module stages/train.py hands a run to: its closure is every train stage's shared code
 TRAIN_ENTRY = "ganlab.train.run"
 #: the cross-run line plots of dvc.yaml: name -> (title, dvclive file, column, which runs). The GAN-loss
@@ -275,15 +276,18 @@ def render_profile(name: str, base: Path, folder: Path | None = None) -> str:
     """params.yaml text of profile ``name``: ``base`` with the overlays applied, metrics.runs regenerated."""
     folder = folder or base.parent / PROFILES
     chain = profile_chain(name, folder)
-    params = load_yaml(_read(base), str(base))
+    text = _read(base)
+    if text.startswith(HEADER):  # a profile over a profile would keep the first one's cuts under the second's name
+        raise ParamsError(f"{base}: {text.split(chr(10), 1)[0][2:]} Start from the default params "
+                          f"(`git checkout {base.name} dvc.yaml`) or name another --base")
+    params = load_yaml(text, str(base))
     if not isinstance(params, CommentedMap):
         raise ParamsError(f"{base}: the top level must be a mapping")
     for profile, overlay in chain:
         apply_overlay(params, overlay, profile)
     text = dump_yaml(params)
     files = ", then ".join(f"{folder.name}/{p}.yaml" for p, _ in chain)
-    header = f"# Profile {name}: {base.name} with {files} applied by `ganlab profile {name}`.\n"
-    text = header + (text.split("\n", 1)[1] if text.startswith("# Profile ") else text)
+    text = f"{HEADER}{name}: {base.name} with {files} applied by `ganlab profile {name}`.\n" + text
     return regenerate(text, derived_params(read_catalogue(text)), f"profile {name}")
 
 
