@@ -236,6 +236,13 @@ def scratch_project(dst: Path, stages: list[str]) -> Path:
     dst.mkdir(parents=True)
     shutil.copy(root / ".dvcignore", dst / ".dvcignore")
     pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
+    if "train" in stages:
+        # dvc.yaml's train items are params.yaml's runs (written by `ganlab pipeline`); a scratch project trains
+        # runs of its own, so its train stage loops over its own models: with every item's code as deps
+        train = pipeline["stages"]["train"]
+        code = sorted({path for item in train["foreach"].values() for key, path in item.items() if key != "data"})
+        train["foreach"] = "${models}"
+        train["do"]["deps"] = [d for d in train["do"]["deps"] if not d.startswith("${item.code")] + code
     (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": {k: pipeline["stages"][k] for k in stages}}))
     shutil.copytree(root / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(root / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

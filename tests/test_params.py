@@ -145,20 +145,36 @@ def test_stage_stops_on_bad_params_before_any_work(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_every_variant_is_trained_by_the_all_profile_and_each_run_validates():
+@pytest.fixture(scope="module")
+def profiled(tmp_path_factory):
+    """name -> the params `ganlab profile NAME` writes from the committed params.yaml, validated."""
+    from ganlab.catalogue import write_profile
+
+    folder = tmp_path_factory.mktemp("profiles")
+
+    def written(name: str) -> Params:
+        out = folder / f"{name}.yaml"
+        if not out.exists():
+            write_profile(name, ROOT / "params.yaml", out)
+        return load_params(out)
+
+    return written
+
+
+def test_every_variant_is_trained_by_the_all_profile_and_each_run_validates(profiled):
     from ganlab.models import registry
 
-    everything = load_params(ROOT / "profiles" / "all.yaml")
+    everything = profiled("all")
     assert {run.variant for run in everything.models.values()} == set(registry.names())
     for name, run in everything.models.items():
         assert isinstance(run.model, registry.get(run.variant).Config), name
 
 
-def test_all_profile_is_params_yaml_plus_runs():
-    """profiles/all.yaml is params.yaml with more runs: the same sections, and each run params.yaml has the
-    same there, so `cp profiles/all.yaml params.yaml` changes no stage the default already ran."""
+def test_all_profile_is_params_yaml_plus_runs(profiled):
+    """The all profile is params.yaml with more runs: the same sections, and each run params.yaml has the
+    same there, so `ganlab profile all` changes no stage the default already ran."""
     params = load_params(ROOT / "params.yaml")
-    everything = load_params(ROOT / "profiles" / "all.yaml")
+    everything = profiled("all")
     assert set(params.models) < set(everything.models)
     assert all(everything.models[name] == run for name, run in params.models.items())
     for field in dataclasses.fields(params):
@@ -170,7 +186,7 @@ def test_all_profile_is_params_yaml_plus_runs():
         measured = {name for name, run in profile.models.items() if run.data in ("mnist", "cifar10", "faces")}
         assert set(profile.metrics.runs) == measured
         assert all(profile.metrics.runs[name] == profile.models[name].data for name in measured)
-    assert set(load_params(ROOT / "profiles" / "paper.yaml").models) >= set(everything.models)
+    assert set(profiled("paper").models) >= set(everything.models)
 
 
 def test_model_section_fills_unset_hyperparameters_with_the_paper_defaults(tmp_path):
@@ -179,9 +195,9 @@ def test_model_section_fills_unset_hyperparameters_with_the_paper_defaults(tmp_p
     assert (cfg.width, cfg.clip, cfg.n_critic, cfg.lr) == (16, 0.01, 5, 5e-5)
 
 
-def test_paper_profile_is_valid_and_matches_params_outside_the_models(tmp_path):
+def test_paper_profile_is_valid_and_matches_params_outside_the_models(profiled):
     params = load_params(ROOT / "params.yaml")
-    paper = load_params(ROOT / "profiles" / "paper.yaml")
+    paper = profiled("paper")
     # the paper profile has every run of profiles/all.yaml, and the sequence study's controls besides
     assert set(params.models) <= set(paper.models)
     for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains", "transfer", "report"):
@@ -214,16 +230,9 @@ def test_every_variant_validates_its_model_section(tmp_path, variant):
                 load_params(path)
 
 
-def test_tiny_profile_is_the_all_profile_cut_down_and_up_to_date():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tiny", ROOT / "profiles" / "tiny.py")
-    tiny = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tiny)
-    assert (ROOT / "profiles" / "tiny.yaml").read_text() == tiny.tiny((ROOT / "profiles" / "all.yaml").read_text()), \
-        "profiles/tiny.yaml is stale: run python profiles/tiny.py"
+def test_tiny_profile_is_the_all_profile_cut_down(profiled):
     # CI's end-to-end run trains every variant, not only the default's
-    params, small = load_params(ROOT / "profiles" / "all.yaml"), load_params(ROOT / "profiles" / "tiny.yaml")
+    params, small = profiled("all"), profiled("tiny")
     assert set(small.models) == set(params.models) and set(small.metrics.runs) == set(params.metrics.runs)
     assert all(run.train.steps <= 9 for run in small.models.values())
     assert all(e.epochs == 1 and e.train_subset == 2000 for e in small.evaluators.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -38,9 +39,11 @@ def modules_used(cls: type) -> set[str]:
 
 
 def test_each_train_stage_depends_on_every_module_its_variant_uses():
-    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["do"]
+    train = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]
+    stage = train["do"]
     for run_name, run in load_params(ROOT / "params.yaml").models.items():
-        deps = [d.replace("${item.variant}", run.variant).replace("${item.data}", run.data) for d in stage["deps"]]
+        item = {**train["foreach"][run_name], "data": run.data}  # the item's data is read from params.yaml
+        deps = [re.sub(r"\$\{item\.(\w+)\}", lambda m: item[m.group(1)], d) for d in stage["deps"]]
         for module in modules_used(registry.get(run.variant)) | {"ganlab.train.run", "ganlab.train.trainer"}:
             path = Path("src", *module.split(".")).with_suffix(".py").as_posix()
             covered = any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
@@ -49,7 +52,9 @@ def test_each_train_stage_depends_on_every_module_its_variant_uses():
 
 def test_train_stage_reads_only_its_own_params_section():
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]
-    assert stage["foreach"] == "${models}" and stage["do"]["params"] == ["models.${key}"]
+    # one item per run of params.yaml (`ganlab pipeline` writes them), each reading models.<run> alone
+    assert list(stage["foreach"]) == list(load_params(ROOT / "params.yaml").models)
+    assert stage["do"]["params"] == ["models.${key}"]
 
 
 # --------------------------------------------------------------------------- dvc repro in a scratch project

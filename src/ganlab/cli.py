@@ -180,6 +180,44 @@ def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The para
 
 
 @app.command()
+def profile(
+    name: str = typer.Argument(..., help="A profile: profiles/NAME.yaml (all, paper, tiny)."),
+    base: Path = typer.Option(Path("params.yaml"), help="The params the profile's overlay is applied to."),
+    out: Path = typer.Option(Path("params.yaml"), help="Where the profile's params are written."),
+    profiles: Optional[Path] = typer.Option(None, help="The profiles' folder; default: profiles/ beside BASE."),
+) -> None:
+    """Write a profile's complete params (BASE plus its overlay, comments kept); a params.yaml beside a
+    dvc.yaml brings that dvc.yaml's derived parts along (`ganlab pipeline`). `git checkout params.yaml
+    dvc.yaml` is the way back to the default."""
+    from ganlab.catalogue import write_profile
+
+    for path in run_guarded(write_profile, name, base, out, profiles):
+        typer.echo(f"{path}: written (profile {name})")
+
+
+@app.command()
+def pipeline(
+    params: Path = typer.Option(Path("params.yaml"), help="The params whose models: are the catalogue."),
+    dvc: Path = typer.Option(Path("dvc.yaml"), help="The pipeline whose derived parts are rewritten."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each stale part."),
+) -> None:
+    """Rewrite what params.yaml and dvc.yaml derive from params.yaml's models: (metrics.runs, the train
+    stage's runs and code deps, the sequences stage's runs, the cross-run plots, the artifacts)."""
+    from ganlab.catalogue import stale_parts, write_pipeline
+
+    if check:
+        parts = run_guarded(stale_parts, params, dvc)
+        for part in parts:
+            log.error("%s is stale: run `ganlab pipeline`", part)
+        if parts:
+            raise typer.Exit(code=1)
+        typer.echo(f"{params}, {dvc}: derived parts up to date")
+        return
+    changed = run_guarded(write_pipeline, params, dvc)
+    typer.echo(", ".join(map(str, changed)) + ": rewritten" if changed else f"{params}, {dvc}: up to date")
+
+
+@app.command()
 def sample(
     model: str = typer.Argument(..., help="A generator: a generator.pt file, a folder holding one, or a run name "
                                 "(data/models/<run>/generator.pt); `dvc artifacts get` or `dvc get` fetches shared ones."),

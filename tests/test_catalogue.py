@@ -1,0 +1,269 @@
+"""The run catalogue: profiles as overlays (`ganlab profile`), the parts of params.yaml and dvc.yaml derived from
+models: (`ganlab pipeline`), and the train stage's code deps read from the variants' imports."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from ganlab.catalogue import (apply_overlay, dump_yaml, load_yaml, stale_parts, train_code_deps, write_pipeline,
+                              write_profile)
+from ganlab.cli import app
+from ganlab.codedeps import module_closure
+from ganlab.errors import GanlabError, ParamsError
+from ganlab.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """params.yaml, dvc.yaml and the profiles in a folder of their own; the code is the project's."""
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+    (tmp_path / "src").symlink_to(ROOT / "src")
+    return tmp_path
+
+
+def pipeline_of(project: Path) -> dict:
+    return yaml.safe_load((project / "dvc.yaml").read_text())
+
+
+# --------------------------------------------------------------------------- ganlab pipeline
+
+
+def test_committed_params_and_dvc_yaml_are_what_ganlab_pipeline_writes():
+    assert stale_parts(ROOT / "params.yaml", ROOT / "dvc.yaml") == [], "run `ganlab pipeline`"
+    result = runner.invoke(app, ["pipeline", "--check", "--params", str(ROOT / "params.yaml"),
+                                 "--dvc", str(ROOT / "dvc.yaml")])
+    assert result.exit_code == 0, result.output
+
+
+def test_check_names_the_stale_part_and_pipeline_rewrites_it(project, caplog):
+    dvc = project / "dvc.yaml"
+    dvc.write_text(dvc.read_text().replace("    labels: [vqvae, mnist]\n", ""))
+    args = ["--params", str(project / "params.yaml"), "--dvc", str(dvc)]
+    result = runner.invoke(app, ["pipeline", "--check", *args])
+    assert result.exit_code == 1
+    assert "dvc.yaml: artifacts is stale" in caplog.text and "train.foreach" not in caplog.text
+    assert runner.invoke(app, ["pipeline", *args]).exit_code == 0
+    assert dvc.read_text() == (ROOT / "dvc.yaml").read_text()
+    assert runner.invoke(app, ["pipeline", "--check", *args]).exit_code == 0
+
+
+def test_a_new_run_gets_its_metrics_stage_artifact_train_item_and_plot_lines(project):
+    params = project / "params.yaml"
+    params.write_text(params.read_text().rstrip("\n") + """
+  lsgan:  # an extra image run
+    variant: lsgan  # registered variant
+    data: mnist  # digits
+  translation:  # a translation run: its test scores, no metrics stage
+    variant: cyclegan  # registered variant
+    data: domains  # the two domains
+  coco-mle:  # a sequence run: the sequences stage reads it
+    variant: seq_mle  # registered variant
+    data: coco-captions  # the captions
+""")
+    assert set(stale_parts(params, project / "dvc.yaml")) == {
+        "params.yaml: metrics.runs", "dvc.yaml: train.foreach", "dvc.yaml: sequences.deps",
+        "dvc.yaml: sequences.params", "dvc.yaml: plots", "dvc.yaml: artifacts"}
+    assert set(write_pipeline(params, project / "dvc.yaml")) == {params, project / "dvc.yaml"}
+
+    p = load_params(params)
+    assert p.metrics.runs["lsgan"] == "mnist" and "translation" not in p.metrics.runs and "coco-mle" not in p.metrics.runs
+    assert "    lsgan: mnist  # as models.lsgan.data\n" in params.read_text()
+    dvc = pipeline_of(project)
+    assert dvc["artifacts"]["lsgan"] == {"path": "data/models/lsgan/generator.pt", "type": "model",
+                                         "desc": "lsgan trained on mnist (params.yaml models.lsgan)",
+                                         "labels": ["lsgan", "mnist"]}
+    item = dvc["stages"]["train"]["foreach"]["lsgan"]
+    assert item["data"] == "${models.lsgan.data}"  # read from params.yaml, so `dvc exp run -S` can change it
+    assert {"src/ganlab/models/lsgan.py", "src/ganlab/models/dcgan.py"} <= set(item.values())
+    assert list(item) == list(dvc["stages"]["train"]["foreach"]["gan"])  # every item has the same keys
+    loss = next(plot["generator-loss"] for plot in dvc["plots"] if "generator-loss" in plot)
+    assert "data/models/lsgan/dvclive/plots/metrics/train/loss_g.tsv" in loss["y"]
+    sequences = dvc["stages"]["sequences"]
+    assert "data/models/coco-mle/train_summary.json" in sequences["deps"] and "models.coco-mle" in sequences["params"]
+    assert "models.translation" not in sequences["params"]
+    assert stale_parts(params, project / "dvc.yaml") == []
+
+
+def test_pipeline_names_an_unknown_variant_and_a_missing_region(project):
+    params = project / "params.yaml"
+    good = params.read_text()
+    params.write_text(good.rstrip("\n") + "\n  x:  # a typo\n    variant: dcgna  # registered variant\n    data: mnist  # digits\n")
+    with pytest.raises(GanlabError, match=r"models\.x\.variant: unknown variant 'dcgna'"):
+        write_pipeline(params, project / "dvc.yaml")
+    params.write_text(good.replace("    # <<< ganlab pipeline: metrics.runs\n", ""))
+    with pytest.raises(GanlabError, match=r"params\.yaml: region 'metrics\.runs' \(line \d+\) has no end marker"):
+        write_pipeline(params, project / "dvc.yaml")
+
+
+# --------------------------------------------------------------------------- train@<run>'s code deps
+
+
+def resolved_train_deps() -> dict[str, set[str]]:
+    """run -> the deps of its train@ stage in the committed dvc.yaml, ${item.*} filled in."""
+    train = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]
+    runs = load_params(ROOT / "params.yaml").models
+    deps = {}
+    for run, item in train["foreach"].items():
+        item = {**item, "data": runs[run].data}
+        deps[run] = {re.sub(r"\$\{item\.(\w+)\}", lambda m: item[m.group(1)], d) for d in train["do"]["deps"]}
+    return deps
+
+
+def test_train_code_deps_are_the_variants_imports():
+    dcgan, acgan, gan = (set(train_code_deps(v, ROOT)) for v in ("dcgan", "acgan", "gan"))
+    models = "src/ganlab/models/"
+    assert {models + "gan.py", models + "dcgan.py", models + "base.py", models + "registry.py"} <= dcgan
+    assert models + "cyclegan.py" not in dcgan and models + "seqgan.py" not in dcgan
+    assert models + "dcgan.py" in acgan and models + "acgan.py" not in dcgan
+    assert models + "dcgan.py" not in gan
+    assert {"src/ganlab/train/trainer.py", "src/ganlab/train/run.py", "src/ganlab/params.py"} <= gan
+    deps = resolved_train_deps()
+    assert deps["dcgan"] - {"data/mnist", "stages/train.py"} == dcgan
+    assert deps["acgan"] - {"data/mnist", "stages/train.py"} == acgan
+
+
+def test_editing_a_variant_reruns_only_the_runs_built_on_it():
+    """A run's train@ stage lists the module of every class its variant inherits from, and not the modules of
+    variants it does not build on: editing dcgan.py re-runs acgan, not gan or the VAEs."""
+    from ganlab.models import registry
+
+    deps = resolved_train_deps()
+    runs = load_params(ROOT / "params.yaml").models
+    for run, params in runs.items():
+        for cls in registry.get(params.variant).__mro__:
+            if cls.__module__.startswith("ganlab.models."):
+                assert f"src/{cls.__module__.replace('.', '/')}.py" in deps[run], (run, cls)
+    rerun = {run for run, files in deps.items() if "src/ganlab/models/dcgan.py" in files}
+    assert {"dcgan", "dcgan-faces", "dcgan-cifar10", "acgan", "infogan", "wgan_gp"} <= rerun
+    assert not rerun & {"gan", "gan-toy", "vae", "vae-2d", "aae", "vqvae", "oracle-mle", "coco-seqgan"}
+
+
+def test_module_closure_follows_lazy_and_relative_imports_but_not_type_checking_ones(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    for name in ("__init__", "b", "c", "d", "unused"):
+        (pkg / f"{name}.py").write_text("")
+    (pkg / "a.py").write_text(
+        "from typing import TYPE_CHECKING\nimport os\nfrom . import b\n"
+        "if TYPE_CHECKING:\n    from pkg import d\n"
+        "def f():\n    from pkg.c import thing\n")
+    assert module_closure(["pkg.a"], tmp_path) == ["pkg", "pkg.a", "pkg.b", "pkg.c"]
+
+
+# --------------------------------------------------------------------------- ganlab profile
+
+
+def test_profile_writes_valid_params_that_keep_every_comment(tmp_path):
+    out = tmp_path / "tiny.yaml"
+    result = runner.invoke(app, ["profile", "tiny", "--base", str(ROOT / "params.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    load_params(out)
+    for line in (ROOT / "params.yaml").read_text().splitlines():
+        if line.lstrip().startswith("#"):
+            assert line in text, line
+    assert "      steps: 6  # tiny: a few steps: every stage runs end to end, no number means anything (was 1500)" in text
+    assert text.startswith("# Profile tiny: params.yaml with profiles/all.yaml, then profiles/tiny.yaml applied")
+    assert "  cgan:  # conditional MLP GAN: one column per digit in the grid\n" in text  # from the all profile
+
+
+def test_profile_beside_dvc_yaml_brings_the_pipeline_along_and_dvc_reads_it(project):
+    params = project / "params.yaml"
+    assert write_profile("tiny", params, params) == [params, project / "dvc.yaml"]
+    dvc = pipeline_of(project)
+    assert "cgan" in dvc["stages"]["train"]["foreach"] and "cgan" in dvc["artifacts"]
+    assert stale_parts(params, project / "dvc.yaml") == []
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=project, check=True)
+    listed = subprocess.run([sys.executable, "-m", "dvc", "stage", "list", "--name-only"], cwd=project,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert {"train@cgan", "train@cyclegan", "metrics@cgan", "sequences", "report"} <= set(listed)
+    assert "metrics@cyclegan" not in listed
+
+
+def test_an_overlay_merges_places_new_keys_drops_and_labels_what_it_changes():
+    base = load_yaml("""\
+runs:  # the runs
+  a:  # first
+    steps: 10  # ten steps
+  b:  # second
+    steps: 20  # twenty
+    lr: 0.1  # tuned
+
+  # the c block
+  c:  # third
+    steps: 30  # thirty
+top: [1, 2]  # a list
+""", "base")
+    overlay = load_yaml("""\
+runs:
+  a: {}  # placement: the new run follows a
+  a2:  # a new run
+    steps: 5  # five
+  b:
+    lr: ~  # the default again
+runs.*.steps: 7  # every run's steps
+top: [3]  # shorter
+""", "overlay")
+    apply_overlay(base, overlay, "p")
+    assert dump_yaml(base) == """\
+runs:  # the runs
+  a:  # first
+    steps: 7  # p: every run's steps (was 10)
+  a2:  # a new run
+    steps: 7  # p: every run's steps (was 5)
+  b:  # second
+    steps: 7  # p: every run's steps (was 20)
+
+  # the c block
+  c:  # third
+    steps: 7  # p: every run's steps (was 30)
+top: [3]  # p: shorter (was [1, 2])
+"""
+
+
+@pytest.mark.parametrize("overlay, message", [
+    (None, r"profile 'nope': no .*nope\.yaml; profiles: bad"),
+    ("models.*.train.stepz: 5  # typo\n", r"profile 'bad': models\.\*\.train\.stepz matches no key of the base"),
+    ("models:\n  nope: ~  # not there\n", r"profile 'bad': models\.nope: null drops a key, and the base has none"),
+    ("metrics.n_fake: -1  # out of range\n", r"profile 'bad': metrics\.n_fake = -1 is out of range"),
+    ("extends: bad  # itself\n", r"profile 'bad': extends itself"),
+    ("seed: [\n", r"profile 'bad' .*: not valid YAML"),
+])
+def test_profile_errors_exit_2_naming_the_profile_and_key(tmp_path, caplog, overlay, message):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text(overlay or "seed: 1  # fine\n")
+    out = tmp_path / "params.yaml"
+    result = runner.invoke(app, ["profile", "bad" if overlay else "nope", "--base", str(ROOT / "params.yaml"),
+                                 "--out", str(out), "--profiles", str(folder)])
+    assert result.exit_code == 2
+    assert re.search(message, caplog.text), caplog.text
+    assert not out.exists()
+
+
+def test_write_profile_needs_a_known_profile_and_the_default_params(project):
+    params = project / "params.yaml"
+    with pytest.raises(ParamsError, match=r"profile 'huge': no .*; profiles: all, paper, tiny"):
+        write_profile("huge", params, params)
+    assert params.read_text() == (ROOT / "params.yaml").read_text()
+    write_profile("tiny", params, params)
+    tiny = params.read_text()
+    # paper over tiny would keep tiny's metric cuts: a profile starts from the default params
+    with pytest.raises(ParamsError, match=r"params\.yaml: Profile tiny: .* Start from the default params "
+                                          r"\(`git checkout params\.yaml dvc\.yaml`\)"):
+        write_profile("paper", params, params)
+    assert params.read_text() == tiny
