@@ -181,7 +181,8 @@ def pipeline(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each stale part."),
 ) -> None:
     """Rewrite what params.yaml and dvc.yaml derive from params.yaml's models: (metrics.runs, the train
-    stage's runs and code deps, the sequences stage's runs, the cross-run plots, the artifacts)."""
+    stage's runs, the sequences stage's runs, the cross-run plots, the artifacts) and from the code (every
+    stage's code deps: its script and the files its imports reach)."""
     from ganlab.catalogue import stale_parts, write_pipeline
 
     if check:
