@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from ganlab.cli import run_guarded, setup_logging
+from ganlab.console import run_guarded, setup_logging
 from ganlab.eval.evaluator import write_evaluator_stage
 from ganlab.params import load_params
 

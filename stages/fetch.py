@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from ganlab.cli import run_guarded, setup_logging
+from ganlab.console import run_guarded, setup_logging
 from ganlab.data.fetch import fetch_dataset
 from ganlab.params import load_params
 

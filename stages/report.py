@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ganlab.cli import run_guarded, setup_logging
+from ganlab.console import run_guarded, setup_logging
 from ganlab.params import load_params
 from ganlab.report.page import build
 

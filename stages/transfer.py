@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from ganlab.cli import run_guarded, setup_logging
+from ganlab.console import run_guarded, setup_logging
 from ganlab.eval.transfer import write_transfer_stage
 from ganlab.params import load_params
 

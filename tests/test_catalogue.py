@@ -1,5 +1,6 @@
 """The run catalogue: profiles as overlays (`ganlab profile`), the parts of params.yaml and dvc.yaml derived from
-models: (`ganlab pipeline`), and the train stage's code deps read from the variants' imports."""
+models: (`ganlab pipeline`), and every stage's code deps read from its script's imports (the train stage's
+from each variant's too)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from ganlab.catalogue import (apply_overlay, dump_yaml, load_yaml, stale_parts, train_code_deps, write_pipeline,
-                              write_profile)
+from ganlab.catalogue import apply_overlay, dump_yaml, load_yaml, stale_parts, write_pipeline, write_profile
 from ganlab.cli import app
-from ganlab.codedeps import module_closure
+from ganlab.codedeps import imports_of, module_closure, package_modules, stage_code, stage_names
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.params import load_params
 
@@ -31,6 +31,7 @@ def project(tmp_path: Path) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
     (tmp_path / "src").symlink_to(ROOT / "src")
+    (tmp_path / "stages").symlink_to(ROOT / "stages")
     return tmp_path
 
 
@@ -123,7 +124,7 @@ def resolved_train_deps() -> dict[str, set[str]]:
 
 
 def test_train_code_deps_are_the_variants_imports():
-    dcgan, acgan, gan = (set(train_code_deps(v, ROOT)) for v in ("dcgan", "acgan", "gan"))
+    dcgan, acgan, gan = (set(stage_code("train", ROOT, v)) for v in ("dcgan", "acgan", "gan"))
     models = "src/ganlab/models/"
     assert {models + "gan.py", models + "dcgan.py", models + "base.py", models + "registry.py"} <= dcgan
     assert models + "cyclegan.py" not in dcgan and models + "seqgan.py" not in dcgan
@@ -131,8 +132,8 @@ def test_train_code_deps_are_the_variants_imports():
     assert models + "dcgan.py" not in gan
     assert {"src/ganlab/train/trainer.py", "src/ganlab/train/run.py", "src/ganlab/params.py"} <= gan
     deps = resolved_train_deps()
-    assert deps["dcgan"] - {"data/mnist", "stages/train.py"} == dcgan
-    assert deps["acgan"] - {"data/mnist", "stages/train.py"} == acgan
+    assert deps["dcgan"] - {"data/mnist"} == dcgan  # stages/train.py is generated with the rest
+    assert deps["acgan"] - {"data/mnist"} == acgan
 
 
 def test_editing_a_variant_reruns_only_the_runs_built_on_it():
@@ -161,6 +162,79 @@ def test_module_closure_follows_lazy_and_relative_imports_but_not_type_checking_
         "if TYPE_CHECKING:\n    from pkg import d\n"
         "def f():\n    from pkg.c import thing\n")
     assert module_closure(["pkg.a"], tmp_path) == ["pkg", "pkg.a", "pkg.b", "pkg.c"]
+
+
+# --------------------------------------------------------------------------- every stage's code deps
+
+
+def stage_deps() -> dict[str, tuple[str, list[str]]]:
+    """stage -> (the script its cmd runs, its deps) in the committed dvc.yaml."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    found = {}
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        script = re.search(r"\bpython (stages/\S+\.py)", body["cmd"])
+        if script:
+            found[name] = (script.group(1), [d for d in body["deps"] if isinstance(d, str)])
+    return found
+
+
+def test_every_stage_lists_its_script_and_the_files_its_imports_reach():
+    committed = stage_deps()
+    assert len(committed) == 14 and set(committed) == set(stage_names(ROOT))
+    for stage, (script, deps) in committed.items():
+        code = stage_code(stage, ROOT)
+        assert code[0] == script and script in deps, stage  # the script its cmd runs, as the generator reads it
+        assert set(code) <= set(deps), stage
+        assert all((ROOT / p).is_file() for p in code), stage  # files, not folders
+        assert "src/ganlab/console.py" in code and "src/ganlab/cli.py" not in code, stage
+
+
+def test_stage_code_deps_known_answers():
+    """report/samples.py imports eval/pipeline.py: the report stage runs it. fetch reaches the model registry only
+    through params checking (ganlab.params -> ganlab.train.config -> ganlab.models.registry), no variant."""
+    src = ROOT / "src"
+    assert "ganlab.eval.pipeline" in imports_of("ganlab.report.samples", src)
+    report = stage_code("report", ROOT)
+    assert {"src/ganlab/report/samples.py", "src/ganlab/eval/pipeline.py", "src/ganlab/eval/metrics.py"} <= set(report)
+    fetch = stage_code("fetch", ROOT)
+    assert {"src/ganlab/data/fetch.py", "src/ganlab/data/download.py", "src/ganlab/params.py"} <= set(fetch)
+    assert {p for p in fetch if p.startswith("src/ganlab/models/")} == {
+        "src/ganlab/models/__init__.py", "src/ganlab/models/registry.py", "src/ganlab/models/base.py"}
+    assert not {p for p in fetch if p.startswith(("src/ganlab/eval/", "src/ganlab/train/"))} - {
+        "src/ganlab/eval/__init__.py", "src/ganlab/eval/config.py", "src/ganlab/train/__init__.py",
+        "src/ganlab/train/config.py"}
+    # a stage that builds any run's variant from its file runs every module the registry imports
+    models = {f"src/{m.replace('.', '/')}.py" for m in package_modules("ganlab.models", src) if m != "ganlab.models"}
+    for stage in ("metrics", "report", "transfer"):
+        assert models <= set(stage_code(stage, ROOT)), stage
+    assert "src/ganlab/models/dcgan.py" not in stage_code("reference", ROOT)
+    # the code every train run shares holds no variant's module: each run lists its own
+    from ganlab.models import registry
+
+    shared = set(stage_code("train", ROOT))
+    assert "stages/train.py" in shared and "src/ganlab/params.py" in shared
+    for name in registry.names():
+        assert f"src/{registry.get(name).__module__.replace('.', '/')}.py" not in shared, name
+
+
+def test_a_new_import_makes_its_stage_stale_and_a_new_script_needs_a_region(tmp_path, caplog):
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("src", "stages"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    params, dvc = tmp_path / "params.yaml", tmp_path / "dvc.yaml"
+    assert stale_parts(params, dvc) == []
+    toy = tmp_path / "stages" / "toy.py"
+    toy.write_text(toy.read_text().replace("import typer\n", "import typer\n\nfrom ganlab.eval import bleu\n"))
+    assert stale_parts(params, dvc) == ["dvc.yaml: toy.deps"]
+    result = runner.invoke(app, ["pipeline", "--check", "--params", str(params), "--dvc", str(dvc)])
+    assert result.exit_code == 1 and "dvc.yaml: toy.deps is stale" in caplog.text
+    assert write_pipeline(params, dvc) == [dvc]
+    assert "src/ganlab/eval/bleu.py" in yaml.safe_load(dvc.read_text())["stages"]["toy"]["deps"]
+    (tmp_path / "stages" / "new_stage.py").write_text("from ganlab.errors import GanlabError\n")
+    with pytest.raises(GanlabError, match=r"no `# >>> ganlab pipeline: new-stage\.deps`"):
+        write_pipeline(params, dvc)
 
 
 # --------------------------------------------------------------------------- ganlab profile

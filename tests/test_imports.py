@@ -1,9 +1,9 @@
 """The package's import structure: no import cycle, and validating params never loads torch.
 
-The graph is read from the source with ``ast``, not by importing: an import inside a function
-counts as much as one at the top of a module (it forms the same cycle, only later, and hiding a
-cycle in a function is what this test exists to stop). Imports under ``if TYPE_CHECKING:`` never
-run and are left out.
+The graph is read from the source by ganlab.codedeps, the reader that lists each stage's code deps, not by
+importing: an import inside a function counts as much as one at the top of a module (it forms the same
+cycle, only later, and hiding a cycle in a function is what this test exists to stop). Imports under
+``if TYPE_CHECKING:`` never run and are left out.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ganlab import codedeps
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PACKAGE = "ganlab"
@@ -25,67 +27,14 @@ ALLOWED_EDGES: frozenset[tuple[str, str]] = frozenset()
 
 def module_files(src: Path = SRC) -> dict[str, Path]:
     """Dotted module name -> file, for every module of the package (a package is its __init__.py)."""
-    modules = {}
-    for path in sorted((src / PACKAGE).rglob("*.py")):
-        parts = path.relative_to(src).with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        modules[".".join(parts)] = path
-    return modules
-
-
-def _type_checking_only(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
-
-
-def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import statement at any depth (functions, classes, try blocks), except under TYPE_CHECKING."""
-    found: list[ast.Import | ast.ImportFrom] = []
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.Import, ast.ImportFrom)):
-                found.append(child)
-            elif not _type_checking_only(child):
-                todo.append(child)
-    return found
-
-
-def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> dict[str, int]:
-    """The package's modules that module ``name`` imports -> the line of the first such import.
-
-    ``import ganlab.x.y`` and ``from ganlab.x import y`` (y a submodule) import ganlab.x.y;
-    ``from ganlab.x import f`` (f a name defined there) imports ganlab.x, which for a package is
-    its __init__.py. Relative imports are resolved against the module's package."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    edges: dict[str, int] = {}
-
-    def add(target: str, line: int) -> None:
-        if target in modules and target != name:
-            edges.setdefault(target, line)
-
-    for node in _imports(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                add(alias.name, node.lineno)
-            continue
-        base = node.module or ""
-        if node.level:
-            anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-            base = ".".join(anchor + ([base] if base else []))
-        if not (base == PACKAGE or base.startswith(PACKAGE + ".")):
-            continue
-        for alias in node.names:
-            submodule = f"{base}.{alias.name}"
-            add(submodule if submodule in modules else base, node.lineno)
-    return edges
+    return codedeps.package_modules(PACKAGE, src)
 
 
 def import_graph(src: Path = SRC) -> dict[str, dict[str, int]]:
-    """module -> {imported module: line}, over every module of the package."""
-    modules = module_files(src)
-    return {name: imported_modules(name, path, modules) for name, path in modules.items()}
+    """module -> {imported module: line}, over every module of the package. ``import ganlab.x.y`` and
+    ``from ganlab.x import y`` (y a submodule) import ganlab.x.y; ``from ganlab.x import f`` (f a name defined
+    there) imports ganlab.x, which for a package is its __init__.py; relative imports are resolved."""
+    return codedeps.import_graph(PACKAGE, src)
 
 
 def find_cycle(graph: dict[str, dict[str, int]], allowed: frozenset[tuple[str, str]] = frozenset()
@@ -173,7 +122,7 @@ def test_no_module_imports_a_private_name_of_the_params_layer():
     """What other modules need of the schema (its error wording) is public: ganlab.schema.unknown_key_message."""
     layer = {f"{PACKAGE}.params", f"{PACKAGE}.schema"} | {m for m in module_files() if m.endswith(".config")}
     for name, path in module_files().items():
-        for node in _imports(ast.parse(path.read_text())):
+        for node in codedeps.import_statements(path):
             if isinstance(node, ast.ImportFrom) and node.module in layer and node.module != name:
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{name} imports {private} from {node.module}"

@@ -6,16 +6,17 @@ Two jobs, both about keeping that list in one place:
   changes, each override with its reason; :func:`write_profile` applies it (and the profile it ``extends``)
   to params.yaml with ruamel's round trip, so every comment of params.yaml is kept.
 * **Derived parts** (``ganlab pipeline``): the parts of params.yaml and dvc.yaml that repeat the runs
-  (``metrics.runs``, the train stage's items and code deps, the sequences stage's deps, the cross-run plots,
-  the artifacts) sit between marker comments and are rewritten from the catalogue by :func:`write_pipeline`;
-  ``--check`` names a stale one. dvc.yaml cannot loop inside a list nor interpolate a list (DVC 3), so what
-  it would otherwise compute is written out here.
+  (``metrics.runs``, the train stage's items, the sequences stage's deps, the cross-run plots, the artifacts)
+  or the code (every stage's code deps) sit between marker comments and are rewritten from the catalogue and
+  src/ganlab by :func:`write_pipeline`; ``--check`` names a stale one. dvc.yaml cannot loop inside a list nor
+  interpolate a list (DVC 3), so what it would otherwise compute is written out here.
 
-The train stage's code deps are each variant's static import closure inside src/ganlab (ganlab.codedeps):
-editing a variant's file re-runs the runs of that variant and of the variants built on it, nothing else.
+A stage's code deps are its script (stages/<stage>.py) and the static import closure of its imports inside
+src/ganlab (ganlab.codedeps); a train run's add its variant's module and what that imports, so editing a
+variant's file re-runs the runs of that variant and of the variants built on it, nothing else.
 
 About 450 lines, past the ~400 of the style guide: overlays and marked regions are the two halves of the
-catalogue's commands and share its YAML handling; the import closure, which other stages may use, is apart.
+catalogue's commands and share its YAML handling; the import closure is apart (ganlab.codedeps).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from ganlab.codedeps import code_paths, module_closure
+from ganlab.codedeps import stage_code, stage_names
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.files import write_text_atomic
 from ganlab.params import load_params
@@ -45,8 +46,6 @@ log = logging.getLogger(__name__)
 PROFILES = "profiles"  # the profiles' folder, beside the base params.yaml
 EXTENDS = "extends"  # an overlay's one key of its own: the profile it is applied after
 HEADER = "# Profile "  # the first line of a profile's params: what it is and how it was written
-#: the module stages/train.py hands a run to: its closure is every train stage's shared code
-TRAIN_ENTRY = "ganlab.train.run"
 #: the cross-run line plots of dvc.yaml: name -> (title, dvclive file, column, which runs). The GAN-loss
 #: comparison is the unconditional GANs on MNIST that differ only in loss, normalisation or attention
 #: (the others log other losses or take labels); NLL-oracle is every run on SeqGAN's oracle.
@@ -348,7 +347,7 @@ def derived_params(cat: Catalogue) -> dict[str, list[str]]:
 
 
 def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
-    """dvc.yaml's derived parts, from the catalogue and the code under ``root``/src."""
+    """dvc.yaml's derived parts, from the catalogue and the code under ``root`` (stages/, src/)."""
     from ganlab.models import registry  # data_kind is the variant's to say; importing it imports torch
 
     kinds = {}
@@ -357,16 +356,17 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
             kinds[run] = registry.get(variant).data_kind
         except GanlabError as exc:
             raise GanlabError(f"models.{run}.variant: {exc}") from None
-    shared = train_code_deps("", root)
+    code = {stage: stage_code(stage, root) for stage in stage_names(root)}
+    shared = code["train"]  # what every train run runs; each lists its variant's own code beside it
     own = {}
     for run, (variant, _) in cat.runs.items():
-        files = [p for p in train_code_deps(variant, root) if p not in shared]
+        files = [p for p in stage_code("train", root, variant) if p not in shared]
         own[run] = sorted(files, key=lambda p: p != f"src/ganlab/models/{variant}.py")  # its own module first
     width = max(map(len, own.values()), default=1)
     items = []
     for run, files in own.items():
-        code = ", ".join(f"code{i + 1}: {(files + files[:1] * width)[i]}" for i in range(width))
-        items.append(f'{run}: {{data: "${{models.{run}.data}}", {code}}}')
+        keys = ", ".join(f"code{i + 1}: {(files + files[:1] * width)[i]}" for i in range(width))
+        items.append(f'{run}: {{data: "${{models.{run}.data}}", {keys}}}')
     sequence = [run for run, kind in kinds.items() if kind == "sequences"]
     plots = []
     for name, (title, tsv, column, chosen) in PLOTS.items():
@@ -379,21 +379,15 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
         artifacts += [f"{run}:", f"  path: data/models/{run}/generator.pt", "  type: model",
                       f"  desc: {variant} trained on {data} (params.yaml models.{run})",
                       f"  labels: [{variant}, {data}]"]
-    return {
+    parts = {f"{stage}.deps": [f"- {p}" for p in files] for stage, files in code.items()}
+    parts["train.deps"] += [f"- ${{item.code{i + 1}}}" for i in range(width)]
+    parts["sequences.deps"] += [f"- data/models/{run}/train_summary.json" for run in sequence]
+    return parts | {
         "train.foreach": items,
-        "train.deps": [f"- {p}" for p in sorted(shared)] + [f"- ${{item.code{i + 1}}}" for i in range(width)],
-        "sequences.deps": [f"- data/models/{run}/train_summary.json" for run in sequence],
         "sequences.params": [f"- models.{run}" for run in sequence],
         "plots": plots,
         "artifacts": artifacts,
     }
-
-
-def train_code_deps(variant: str, root: Path) -> list[str]:
-    """The source files (relative to ``root``) that a train stage of ``variant`` executes, as far as its static
-    imports show: the trainer's closure and the variant module's; ``""`` = the trainer's alone."""
-    entries = [TRAIN_ENTRY] + ([f"ganlab.models.{variant}"] if variant else [])
-    return code_paths(module_closure(entries, root / "src"), root)
 
 
 def _regions(text: str, where: str) -> dict[str, tuple[int, int, str]]:

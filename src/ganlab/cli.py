@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ganlab.errors import GanlabError
+from ganlab.console import run_guarded, setup_logging
 
 app = typer.Typer(
     help="ganlab: classic generative models from raw data to a report. "
@@ -22,30 +22,9 @@ app = typer.Typer(
 log = logging.getLogger("ganlab")
 
 
-def setup_logging(verbose: bool = False) -> None:
-    """Log ganlab's messages to stderr; progress bars (tqdm) write there too."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-
-
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
     setup_logging(verbose)
-
-
-def run_guarded(fn, *args, **kwargs):  # noqa: ANN001, ANN201
-    """Run ``fn``; turn a GanlabError into one clear line on stderr and exit code 2."""
-    try:
-        return fn(*args, **kwargs)
-    except GanlabError as exc:
-        log.error("%s", exc)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        log.error("interrupted; outputs were left as they were before this run")
-        raise typer.Exit(code=130) from None
 
 
 @app.command()
@@ -202,7 +181,8 @@ def pipeline(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 naming each stale part."),
 ) -> None:
     """Rewrite what params.yaml and dvc.yaml derive from params.yaml's models: (metrics.runs, the train
-    stage's runs and code deps, the sequences stage's runs, the cross-run plots, the artifacts)."""
+    stage's runs, the sequences stage's runs, the cross-run plots, the artifacts) and from the code (every
+    stage's code deps: its script and the files its imports reach)."""
     from ganlab.catalogue import stale_parts, write_pipeline
 
     if check:
