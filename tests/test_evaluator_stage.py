@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import bars, run_in, scratch_project
+from helpers import bars, run_in, scratch_project
 
 from ganlab.errors import GanlabError
 

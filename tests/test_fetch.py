@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+from helpers import (
     image_bytes, make_tiny_cifar_tarball, make_tiny_mnist, serve_variant, sha256, tar_gz,
 )
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import bars, image_bytes
+from helpers import bars, image_bytes
 
 from ganlab.data import kinds
 from ganlab.data.datasets import INFO_FILE, read_info, write_content

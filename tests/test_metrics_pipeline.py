@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import bars, run_in, scratch_project
+from helpers import bars, run_in, scratch_project
 
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.eval.extractors import adapt_images

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_in, scratch_project
+from helpers import run_in, scratch_project
 
 from ganlab.errors import GanlabError
 

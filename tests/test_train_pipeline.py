@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import run_in, scratch_project
+from helpers import run_in, scratch_project
 
 from ganlab.models import registry
 from ganlab.params import load_params

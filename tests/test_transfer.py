@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
-from conftest import run_in
+from helpers import run_in
 
 from ganlab.eval.svm import GramPreconditioner, fit_l2svm, select_c_and_refit, stratified_holdout
 from ganlab.eval.config import TransferConfig
