@@ -19,7 +19,7 @@ from ganlab.files import hash_file, write_json_atomic
 from ganlab.data.config import DomainsParams
 from ganlab.params import load_params
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ["0", "1", "2"]
 ITEMS = ["Bag", "Trouser", "Coat"]
 

@@ -445,7 +445,7 @@ def test_torchrun_two_processes_train_identical_replicas(tmp_path):
     import sys
     from pathlib import Path
 
-    worker = Path(__file__).with_name("dist_worker.py")
+    worker = Path(__file__).parents[1] / "train" / "dist_worker.py"
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker), str(tmp_path)],
         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},

@@ -84,7 +84,7 @@ def test_the_projects_sequences_stage_reads_exactly_the_sequence_runs_of_params_
     from ganlab.params import load_params
     from ganlab.report.sequences import sequence_runs
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["sequences"]
     listed = {d.split("/")[2] for d in stage["deps"] if d.startswith("data/models/") and d.endswith("/train_summary.json")}
     runs = set(sequence_runs(load_params(root / "params.yaml").models))

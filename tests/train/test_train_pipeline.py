@@ -19,7 +19,7 @@ from helpers import run_in, scratch_project
 from ganlab.models import registry
 from ganlab.params import load_params
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def modules_used(cls: type) -> set[str]:

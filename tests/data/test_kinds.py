@@ -21,7 +21,7 @@ from ganlab.params import OracleParams, RunParams, ToyParams
 from ganlab.train.data import LOADERS, MAX_CLASSES, loader_of
 from ganlab.train.run import data_monitor, load_training_data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = ["a cat sits on a mat .", "two dogs run .", "a man rides a horse ."]
 
 

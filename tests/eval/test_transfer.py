@@ -27,7 +27,7 @@ from ganlab.models.base import DataSpec
 from ganlab.params import load_params
 
 MIRROR = os.environ.get("GANLAB_DATA_MIRROR")  # read at import: the isolated_env fixture hides it
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------- the solver

@@ -33,7 +33,7 @@ PARAMS = {
 
 def write_params(path: Path, **changes: dict) -> Path:
     """PARAMS over the project's metrics: section (dvc needs every key a stage names), with ``changes``."""
-    project = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
     params = json.loads(json.dumps(PARAMS))
     params["metrics"] = {**project["metrics"], "parzen": [], **params["metrics"]}
     params["dedup"] = project["dedup"]
@@ -306,7 +306,7 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
 def test_the_project_measures_every_image_run_and_the_transfer_stage_reads_its_checkpoints() -> None:
     from ganlab.models import registry
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     p = load_params(root / "params.yaml")
     images = {name for name, run in p.models.items()
               if registry.get(run.variant).data_kind != "sequences" and run.data not in ("toy-gaussian", "domains")}
@@ -351,7 +351,7 @@ def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_we
 
 
 def test_every_run_is_an_artifact_named_after_it() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     artifacts = yaml.safe_load((root / "dvc.yaml").read_text())["artifacts"]
     models = load_params(root / "params.yaml").models
     assert set(artifacts) == set(models)
@@ -363,7 +363,7 @@ def test_every_run_is_an_artifact_named_after_it() -> None:
 def test_the_project_has_a_default_local_remote() -> None:
     import configparser
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     config = configparser.ConfigParser()
     config.read(root / ".dvc" / "config")
     assert config["core"]["remote"] == "local"
