@@ -11,7 +11,6 @@ import torch
 
 from ganlab.data.oracle import START, OracleLSTM, build_oracle, load_oracle, nll_oracle, write_oracle
 from ganlab.errors import DataFormatError
-from ganlab.models.sequence import inverse_cdf
 from ganlab.data.config import OracleParams
 
 SMALL = OracleParams(vocab=50, length=6, embed=8, hidden=8, n_train=300, seed=3)
@@ -93,15 +92,3 @@ def test_oracle_lstm_has_the_papers_shape_by_default():
     o = OracleLSTM(p.vocab, p.embed, p.hidden, p.length)
     assert (o.embed.num_embeddings, o.embed.embedding_dim, o.lstm.hidden_size, o.out.out_features) == (5000, 32, 32, 5000)
     assert (p.length, p.n_train) == (20, 10000)
-
-
-def test_inverse_cdf_draws_follow_the_probabilities_and_never_pick_an_impossible_category():
-    probs = torch.tensor([[0.0, 0.2, 0.0, 0.5, 0.3, 0.0]]).repeat(40_000, 1)
-    u = torch.rand(40_000, generator=torch.Generator().manual_seed(0))
-    picks = inverse_cdf(probs, u)
-    freq = torch.bincount(picks, minlength=6).float() / len(picks)
-    assert torch.allclose(freq, probs[0], atol=0.01)
-    assert set(picks.unique().tolist()) == {1, 3, 4}  # zero-probability categories are never drawn
-    assert torch.equal(picks, inverse_cdf(probs, u))
-    # the category whose cumulative interval holds u: [0, .2) -> 1, [.2, .7) -> 3, [.7, 1) -> 4
-    assert inverse_cdf(probs[:4], torch.tensor([0.0, 0.19, 0.2, 0.99])).tolist() == [1, 1, 3, 4]

@@ -20,6 +20,7 @@ from ganlab.eval.extractors import (
     INCEPTION_FILE,
     ExtractorUnavailable,
     FeatureExtractorEvaluator,
+    adapt_images,
     find_inception_weights,
     get_extractor,
     inception_cache_path,
@@ -144,3 +145,20 @@ def test_weights_changed_after_the_choice_are_refused(tmp_path: Path) -> None:
     random_evaluator(tmp_path / "ev.pt", n_classes=5)  # retrained in between
     with pytest.raises(ExtractorUnavailable, match="changed since it was chosen"):
         ex.create()
+
+
+def test_adapt_images_converts_channels_and_size_and_says_so() -> None:
+    grey = torch.full((3, 1, 64, 64), 200, dtype=torch.uint8)
+    out, done = adapt_images(grey, 3, 32)
+    assert out.shape == (3, 3, 32, 32) and out.dtype == torch.uint8 and bool((out == 200).all())
+    assert done == "grey repeated to RGB; 64x64 resized to 32x32 (bilinear, antialiased)"
+    rgb = torch.zeros((2, 3, 8, 8), dtype=torch.uint8)
+    rgb[:, 1] = 255  # pure green: luma 0.587 * 255 = 149.7
+    out, done = adapt_images(rgb, 1, 8)
+    assert out.shape == (2, 1, 8, 8) and bool((out == 150).all()) and done == "RGB to grey (BT.601 luma)"
+    same, done = adapt_images(rgb, 3, 8)
+    assert torch.equal(same, rgb) and done == ""
+    with pytest.raises(GanlabError, match="cannot turn 2-channel images into 3-channel"):
+        adapt_images(torch.zeros((1, 2, 8, 8), dtype=torch.uint8), 3, 8)
+    with pytest.raises(GanlabError, match="expected uint8 images"):
+        adapt_images(torch.zeros((1, 1, 8, 8)), 3, 8)

@@ -13,7 +13,6 @@ import yaml
 from helpers import bars, run_in, scratch_project
 
 from ganlab.errors import GanlabError, ParamsError
-from ganlab.eval.extractors import adapt_images
 from ganlab.params import load_params
 
 
@@ -79,23 +78,6 @@ def test_inception_extractor_needs_no_evaluator_stage(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- pieces
 
 
-def test_adapt_images_converts_channels_and_size_and_says_so() -> None:
-    grey = torch.full((3, 1, 64, 64), 200, dtype=torch.uint8)
-    out, done = adapt_images(grey, 3, 32)
-    assert out.shape == (3, 3, 32, 32) and out.dtype == torch.uint8 and bool((out == 200).all())
-    assert done == "grey repeated to RGB; 64x64 resized to 32x32 (bilinear, antialiased)"
-    rgb = torch.zeros((2, 3, 8, 8), dtype=torch.uint8)
-    rgb[:, 1] = 255  # pure green: luma 0.587 * 255 = 149.7
-    out, done = adapt_images(rgb, 1, 8)
-    assert out.shape == (2, 1, 8, 8) and bool((out == 150).all()) and done == "RGB to grey (BT.601 luma)"
-    same, done = adapt_images(rgb, 3, 8)
-    assert torch.equal(same, rgb) and done == ""
-    with pytest.raises(GanlabError, match="cannot turn 2-channel images into 3-channel"):
-        adapt_images(torch.zeros((1, 2, 8, 8), dtype=torch.uint8), 3, 8)
-    with pytest.raises(GanlabError, match="expected uint8 images"):
-        adapt_images(torch.zeros((1, 1, 8, 8)), 3, 8)
-
-
 def _gan(conditional: bool = False):
     from ganlab.models import registry
     from ganlab.models.base import DataSpec
@@ -129,44 +111,6 @@ def test_generate_refuses_non_finite_samples() -> None:
         next(iter(v.nets["generator"].parameters())).fill_(float("nan"))
     with pytest.raises(GanlabError, match="non-finite pixels in samples 0..3"):
         generate(v, 4, 0, 4)
-
-
-def test_table_refuses_files_that_are_not_results(tmp_path: Path) -> None:
-    from ganlab.report.metrics import build_table
-
-    with pytest.raises(GanlabError, match="no <run>.json files"):
-        build_table(tmp_path)
-    (tmp_path / "gan.json").write_text("{not json")
-    with pytest.raises(GanlabError, match=r"gan\.json: not valid JSON"):
-        build_table(tmp_path)
-    (tmp_path / "gan.json").write_text('{"fid": 3.0}')
-    with pytest.raises(GanlabError, match=r"gan\.json: no protocol"):
-        build_table(tmp_path)
-
-
-def test_table_holds_the_listed_runs_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A run dropped from params.yaml leaves its result file behind (in git, for uncached outputs):
-    the table leaves it out, and names a listed run whose result is missing."""
-    from ganlab.report.metrics import write_metrics_table
-
-    runs, real = tmp_path / "runs", tmp_path / "real"
-    runs.mkdir(), real.mkdir()
-    for name, fid in (("gan", 30.0), ("dcgan", 20.0), ("cgan", 25.0)):
-        (runs / f"{name}.json").write_text(json.dumps(
-            {"fid": fid, "protocol": {"dataset": "mnist", "extractor": "e", "generated": {"variant": name}}}))
-    (real / "mnist.json").write_text(json.dumps({"fid": 0.1, "protocol": {"dataset": "mnist", "extractor": "e"}}))
-    (real / "faces.json").write_text(json.dumps({"fid": 0.2, "protocol": {"dataset": "faces", "extractor": "e"}}))
-    with caplog.at_level("WARNING"):
-        table = write_metrics_table(runs, tmp_path / "out", real, ["gan", "dcgan"], ["mnist"])
-    assert set(table) == {"gan", "dcgan", "real-mnist"}
-    assert caplog.text.count("cgan.json") == 1 and caplog.text.count("faces.json") == 1  # each folder read once
-    assert "| cgan |" not in (tmp_path / "out" / "README.md").read_text()
-    rows = (tmp_path / "out" / "plots" / "mnist.csv").read_text().splitlines()[1:]
-    assert sorted(row.split(",")[0] for row in rows) == ["dcgan", "gan"]
-    assert set(write_metrics_table(runs, tmp_path / "all", real)) == {"gan", "dcgan", "cgan", "real-mnist",
-                                                                     "real-faces"}
-    with pytest.raises(GanlabError, match=r"no result for sngan \(metrics\.runs\); run `dvc repro metrics@sngan`"):
-        write_metrics_table(runs, tmp_path / "out", real, ["gan", "sngan"], ["mnist"])
 
 
 def test_metrics_stage_names_a_missing_reference_and_generator(tmp_path: Path) -> None:
@@ -348,23 +292,3 @@ def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_we
     real = json.loads((tmp_path / "real.json").read_text())
     assert real["protocol"]["reference_adapted"].startswith("grey repeated to RGB")
     assert real["protocol"]["evaluator_dataset"] == "cifar10" and real["protocol"]["n_fake"] == 12
-
-
-def test_every_run_is_an_artifact_named_after_it() -> None:
-    root = Path(__file__).resolve().parents[2]
-    artifacts = yaml.safe_load((root / "dvc.yaml").read_text())["artifacts"]
-    models = load_params(root / "params.yaml").models
-    assert set(artifacts) == set(models)
-    for run, artifact in artifacts.items():
-        assert artifact["path"] == f"data/models/{run}/generator.pt" and artifact["type"] == "model"
-        assert models[run].variant in artifact["labels"] and models[run].data in artifact["labels"]
-
-
-def test_the_project_has_a_default_local_remote() -> None:
-    import configparser
-
-    root = Path(__file__).resolve().parents[2]
-    config = configparser.ConfigParser()
-    config.read(root / ".dvc" / "config")
-    assert config["core"]["remote"] == "local"
-    assert config["'remote \"local\"'"]["url"] == "../../ganlab-storage"  # beside the clone, relative to .dvc/

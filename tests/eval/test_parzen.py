@@ -70,3 +70,36 @@ def test_parzen_bad_inputs_are_named() -> None:
         parzen_log_likelihood(torch.zeros(3, 1, 4, 4), images, images)
     with pytest.raises(GanlabError, match="one D"):
         parzen_log_likelihood(images, images, flat_images([0], side=5))
+
+
+def test_parzen_of_one_sample_is_a_gaussian_density() -> None:
+    s, x = torch.tensor([[0.2, 0.4]], dtype=torch.float64), torch.tensor([[0.5, 0.0], [0.2, 0.4]], dtype=torch.float64)
+    sigma = 0.3
+    got = log_likelihoods(s, x, (sigma,))[0]
+    want = [-(0.3**2 + 0.4**2) / (2 * sigma**2) - math.log(2 * math.pi * sigma**2), -math.log(2 * math.pi * sigma**2)]
+    assert got.tolist() == pytest.approx(want, abs=1e-12)
+
+
+def test_parzen_approaches_the_true_density_and_blocks_change_nothing() -> None:
+    g = torch.Generator().manual_seed(0)
+    samples = 0.5 + 0.1 * torch.randn(20000, 1, generator=g, dtype=torch.float64)
+    x = 0.5 + 0.1 * torch.randn(2000, 1, generator=g, dtype=torch.float64)
+    true = (-0.5 * ((x - 0.5) / 0.1) ** 2 - math.log(0.1 * math.sqrt(2 * math.pi))).mean()
+    est = log_likelihoods(samples, x, (0.01,), block=333)[0]
+    assert float(est.mean()) == pytest.approx(float(true), abs=0.02)
+    assert torch.allclose(est, log_likelihoods(samples, x, (0.01,), block=5000)[0], atol=1e-10)
+
+
+def test_sigma_is_chosen_on_validation_and_bad_input_is_named() -> None:
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 256, (300, 4, 4, 1), dtype=np.uint8)
+    out = parzen_log_likelihood(data[:100], data[100:200], data[200:])
+    val = out["validation_log_likelihood"]
+    assert out["sigma"] == pytest.approx(float(max(val, key=val.get)), rel=1e-3)
+    assert out["protocol"]["n_test"] == 100 and out["protocol"]["units"] == "nats per image"
+    with pytest.raises(GanlabError, match="take uint8 images"):
+        parzen_log_likelihood(data[:10].astype(np.float32), data[:10], data[:10])
+    with pytest.raises(GanlabError, match="at least one image"):
+        parzen_log_likelihood(data[:0], data[:10], data[:10])
+    with pytest.raises(GanlabError, match="one D"):
+        parzen_log_likelihood(data[:10], rng.integers(0, 255, (5, 3, 3, 1), dtype=np.uint8), data[:10])

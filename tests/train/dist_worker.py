@@ -1,4 +1,4 @@
-"""One process of the torchrun test (tests/test_variants.py): trains a tiny DCGAN for 3 steps.
+"""One process of the torchrun test (tests/train/test_distributed.py): trains a tiny DCGAN for 3 steps.
 
 Each rank saves its parameters, its initial parameters and the indices of its first batch
 shard, so the test can check that the replicas stay identical while seeing different data.
