@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import image_bytes, tar_gz
+from helpers import image_bytes, tar_gz
 from typer.testing import CliRunner
 
 from ganlab.cli import app

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_in, scratch_project
+from helpers import run_in, scratch_project
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = os.environ.get("GANLAB_DATA_MIRROR")

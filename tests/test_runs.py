@@ -146,3 +146,10 @@ def test_data_spec_from_its_dict_and_from_an_older_file():
     text = DataSpec((5,), 0, vocab=7, words=("a", "b", "<end>"), end_token=2)
     assert data_spec_from_dict(dataclasses.asdict(text)) == text
     assert data_spec_from_dict({"shape": [1, 28, 28], "n_classes": 10}) == DataSpec((1, 28, 28), 10)  # before vocab
+
+
+def test_missing_generator_file_is_named(tmp_path):
+    from ganlab.runs import load_generator
+
+    with pytest.raises(GanlabError, match="no such generator file"):
+        load_generator(tmp_path / "generator.pt")

@@ -12,7 +12,7 @@ scored only 500 references in its "fast" mode. Sentence BLEU needs only, per n-g
 count in any one reference, and the reference lengths: both are tabulated once, so a score costs
 O(its own n-grams). Leave-one-out needs the largest count among the *other* sentences: the table
 keeps each n-gram's two largest counts and how many sentences reach the largest. The results equal
-NLTK's sentence_bleu to rounding (tests/test_bleu.py checks against NLTK).
+NLTK's sentence_bleu to rounding (tests/eval/test_bleu.py checks against NLTK).
 """
 
 from __future__ import annotations

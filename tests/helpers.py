@@ -1,0 +1,222 @@
+"""Helpers the tests share: a small HTTP file server, tiny files in the official formats, scratch DVC projects.
+
+A plain module (pyproject's pytest ``pythonpath`` puts tests/ on sys.path), so any test file in any
+folder imports it the same way; tests/conftest.py keeps only the fixtures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import http.server
+import io
+import pickle
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganlab.data import sources
+
+
+# --------------------------------------------------------------------------- HTTP server
+
+
+@dataclass
+class FileServer:
+    """Serves ``files`` (URL path -> bytes) with Range support; knobs simulate bad networks."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    requests: list[dict] = field(default_factory=list)
+    cut_after: dict[str, int] = field(default_factory=dict)  # path -> send this many body bytes, once
+    ignore_range: bool = False
+    port: int = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+
+def handler_for(server: FileServer) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            path = self.path.lstrip("/")
+            rng = self.headers.get("Range")
+            server.requests.append({"path": path, "range": rng})
+            if path not in server.files:
+                self.send_error(404, "not found")
+                return
+            body = server.files[path]
+            start = 0
+            if rng and not server.ignore_range:
+                start = int(rng.removeprefix("bytes=").split("-")[0])
+                if start >= len(body):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            payload = body[start:]
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            cut = server.cut_after.pop(path, None)
+            if cut is not None:  # promise the whole body, send part of it, hang up
+                self.wfile.write(payload[:cut])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(payload)
+
+    return Handler
+
+
+# --------------------------------------------------------------------------- tiny files
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An idx file (MNIST's format) for a uint8 array."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def image_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@dataclass
+class TinyMnist:
+    files: dict[str, bytes]  # official file name -> gz bytes
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (images, labels)
+
+
+def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """8x8 grey images: class 0 has a bright left half, class 1 a bright right half, under noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    images = rng.integers(0, 90, (n, 8, 8, 1)).astype(np.uint8)
+    for i, y in enumerate(labels):
+        images[i, :, (0 if y == 0 else 4):(4 if y == 0 else 8)] += 150
+    return images, labels
+
+
+def make_tiny_mnist(rng: np.random.Generator, n_train: int = 12, n_test: int = 5) -> TinyMnist:
+    files, arrays = {}, {}
+    for split, prefix, n in (("train", "train", n_train), ("test", "t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
+        files[f"{prefix}-images-idx3-ubyte.gz"] = gzip.compress(idx_bytes(images))
+        files[f"{prefix}-labels-idx1-ubyte.gz"] = gzip.compress(idx_bytes(labels))
+        arrays[split] = (images, labels)
+    return TinyMnist(files, arrays)
+
+
+def make_tiny_cifar_tarball(rng: np.random.Generator, per_batch: int = 4) -> tuple[bytes, dict]:
+    """The official layout: cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}."""
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    members, batches = {}, {}
+    for batch in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=per_batch).tolist()
+        batches[batch] = (data, labels)
+        # bytes keys, as the original (Python 2) pickles have
+        members[f"cifar-10-batches-py/{batch}"] = pickle.dumps({b"data": data, b"labels": labels, b"batch_label": batch.encode()}, protocol=2)
+    members["cifar-10-batches-py/batches.meta"] = pickle.dumps({b"label_names": [n.encode() for n in names]}, protocol=2)
+    members["cifar-10-batches-py/readme.html"] = b"<html></html>"
+    return tar_gz(members), batches
+
+
+def serve_variant(
+    server: FileServer, dataset: str, variant: str, files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch,
+    checksum_of: str = "file",
+) -> sources.DatasetSpec:
+    """Point a registered variant at ``server`` with checksums of the tiny ``files``; keep its reader."""
+    spec = sources.DATASETS[dataset]
+    var = spec.variant(variant)
+    new_files = []
+    for f in var.files:
+        data = files[f.name]
+        server.files[f"{dataset}/{f.name}"] = data
+        digest = md5(gzip.decompress(data)) if f.checksum.of == "gunzip" else sha256(data)
+        algo = "md5" if f.checksum.of == "gunzip" else "sha256"
+        new_files.append(dataclasses.replace(
+            f, urls=(server.url(f"{dataset}/{f.name}"),), checksum=sources.Checksum(algo, digest, f.checksum.of)
+        ))
+    new_var = dataclasses.replace(var, files=tuple(new_files))
+    new_spec = dataclasses.replace(spec, variants=tuple(new_var if v.name == variant else v for v in spec.variants))
+    monkeypatch.setitem(sources.DATASETS, dataset, new_spec)
+    return new_spec
+
+
+# --------------------------------------------------------------------------- scratch DVC projects
+
+
+def run_in(args: list[str], cwd: Path, **env: str) -> str:
+    """Run a command with the venv's tools first on PATH; fail the test with its output if it fails."""
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, "DVC_NO_ANALYTICS": "1",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
+    proc = subprocess.run(args, cwd=cwd, env=full, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def scratch_project(dst: Path, stages: list[str]) -> Path:
+    """A copy of the project's code with only ``stages`` of the real dvc.yaml, as a fresh git + DVC repo."""
+    import shutil
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    dst.mkdir(parents=True)
+    shutil.copy(root / ".dvcignore", dst / ".dvcignore")
+    pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
+    if "train" in stages:
+        # dvc.yaml's train items are params.yaml's runs (written by `ganlab pipeline`); a scratch project trains
+        # runs of its own, so its train stage loops over its own models: with every item's code as deps
+        train = pipeline["stages"]["train"]
+        code = sorted({path for item in train["foreach"].values() for key, path in item.items() if key != "data"})
+        train["foreach"] = "${models}"
+        train["do"]["deps"] = [d for d in train["do"]["deps"] if not d.startswith("${item.code")] + code
+    (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": {k: pipeline["stages"][k] for k in stages}}))
+    shutil.copytree(root / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    run_in(["git", "init", "-q"], dst)
+    run_in(["dvc", "init", "-q"], dst)
+    run_in(["dvc", "config", "core.analytics", "false"], dst)
+    return dst

@@ -1,0 +1,60 @@
+"""InfoGAN (Chen et al., 2016): Q on the discriminator's body, the codes it learns, the traversal grids."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ganlab.models import registry
+from ganlab.models.base import DataSpec
+from ganlab.train.trainer import TrainConfig, Trainer
+
+SHAPE = (1, 28, 28)
+
+
+def make(name: str, shape=SHAPE, n_classes: int = 10, **kw):
+    cls = registry.get(name)
+    torch.manual_seed(0)
+    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
+
+
+def test_infogan_q_shares_the_discriminator_body_and_learns_the_codes():
+    v = make("infogan", width=8)
+    assert set(v.nets) == {"generator", "body", "discriminator", "q"}
+    d_params = {id(p) for group in v.optimizers["discriminator"].param_groups for p in group["params"]}
+    assert {id(p) for p in v.nets["q"].parameters()} <= d_params  # Q trains with D, on D's features
+    assert {id(p) for p in v.nets["body"].parameters()} <= d_params
+    assert v.optimizers["generator"].defaults["lr"] == 1e-3 and v.optimizers["discriminator"].defaults["lr"] == 2e-4
+    # the generator's input carries the codes, and split() recovers them
+    latent = v.noise(6)
+    assert latent.shape == (6, 62 + 10 + 2)
+    cat, cont = v.split(latent)
+    assert torch.equal(latent[:, 62:72].argmax(1), cat) and torch.equal(latent[:, 72:], cont)
+    assert cont.abs().max() <= 1
+    # maximising the mutual information: Q's loss on the categorical code falls well below chance (log 10)
+    x = torch.rand(32, *SHAPE) * 2 - 1
+    info = [v.step(x, None, s)["info_cat"] for s in range(60)]
+    assert info[0] > 1.5 and sum(info[-10:]) / 10 < 0.5 * math.log(10)
+
+
+def test_infogan_traversal_grids_vary_one_code_per_column():
+    v = make("infogan", width=8)
+    v.nets.eval()
+    figs = v.figures()
+    assert set(figs) == {"traverse_category", "traverse_continuous0", "traverse_continuous1"}
+    images, nrow = figs["traverse_category"]
+    assert images.shape == (100, *SHAPE) and nrow == 10
+    grid = images.view(10, 10, -1)
+    assert not torch.allclose(grid[:, 0], grid[:, 1])  # columns differ by the code
+    assert not torch.allclose(grid[0], grid[1])  # rows differ by z
+
+
+def test_infogan_writes_traversal_grids_beside_the_samples(tmp_path):
+    v = make("infogan", width=8)
+    x = torch.rand(16, *SHAPE) * 2 - 1
+    cfg = TrainConfig(steps=2, batch_size=8, sample_every=2, checkpoint_every=2, log_every=1, n_samples=4, dvclive=False)
+    Trainer(v, x, None, cfg, tmp_path).fit(progress=False)
+    names = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert names == ["step_0000002.png", "traverse_category_step_0000002.png",
+                     "traverse_continuous0_step_0000002.png", "traverse_continuous1_step_0000002.png"]

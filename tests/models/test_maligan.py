@@ -1,0 +1,42 @@
+"""MaliGAN (Che et al., 2017): SeqGAN's training with normalised importance weights as the reward."""
+
+from __future__ import annotations
+
+import torch
+
+from ganlab.models import registry
+from ganlab.models.base import DataSpec
+
+LENGTH, VOCAB = 6, 9
+TINY = {"embed": 8, "hidden": 8, "pretrain_steps": 2, "d_pretrain_steps": 2, "d_steps": 3, "rollouts": 4,
+        "d_embed": 8, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (4, 4, 4)}
+
+
+def make(name: str, seed: int = 0, **config):
+    cls = registry.get(name)
+    torch.manual_seed(seed)
+    fields = {k: v for k, v in {**TINY, **config}.items() if k in cls.Config.__dataclass_fields__}
+    return cls(cls.Config(**fields), DataSpec((LENGTH,), 0, vocab=VOCAB), torch.device("cpu"))
+
+
+def tokens(n: int, seed: int = 1) -> torch.Tensor:
+    return torch.randint(0, VOCAB, (n, LENGTH), generator=torch.Generator().manual_seed(seed))
+
+
+def test_maligan_weights_are_normalised_importance_ratios_minus_their_mean():
+    v = make("maligan")
+    seqs = tokens(5)
+    w = v.rewards(seqs)
+    assert w.shape == (5, LENGTH) and torch.allclose(w, w[:, :1].expand_as(w))  # one weight a sequence
+    with torch.no_grad():
+        p = torch.sigmoid(v.nets["discriminator"].eval()(seqs))
+    ratio = p / (1 - p)
+    assert torch.allclose(w[:, 0], ratio / ratio.sum() - 1 / 5, atol=1e-6)
+    assert w[:, 0].sum().abs() < 1e-6
+    assert int(w[:, 0].argmax()) == int(p.argmax())  # the most 'real' sample is pushed up most
+
+
+def test_maligan_differs_from_seqgan_only_in_the_reward():
+    s, m = make("seqgan"), make("maligan")
+    assert all(torch.equal(a, b) for a, b in zip(s.nets.parameters(), m.nets.parameters()))
+    assert type(m).rewards is not type(s).rewards and type(m).step is type(s).step

@@ -1,0 +1,224 @@
+"""The trainer's own guarantees, on the contract's tiny variants: resume, seeds, stops, logs, precision, test scores."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import types
+
+import pytest
+import torch
+from tiny_variants import SHAPE, config, data, make, weights
+
+from ganlab.errors import GanlabError
+from ganlab.models import registry
+from ganlab.models.base import DataSpec
+from ganlab.runs import RunDir
+from ganlab.train.trainer import Trainer, TrainingDiverged
+
+
+def test_training_seconds_add_up_over_a_resume(tmp_path, monkeypatch):
+    import json
+
+    from ganlab.train import trainer
+
+    clock = iter(range(0, 10_000, 5))  # every perf_counter() call of the trainer advances 5 s
+    monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    x, y = data()
+    first = Trainer(make("gan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    second = Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
+    assert first["seconds"] > 0
+    assert second["seconds"] > first["seconds"]  # the second part's time is added to the first's
+    fresh = Trainer(make("gan"), x, y, config(), tmp_path / "fresh").fit(progress=False)
+    assert second["seconds"] - first["seconds"] < fresh["seconds"]  # the resumed part did only steps 3-4
+    assert json.loads((tmp_path / "train_summary.json").read_text())["seconds"] == second["seconds"]
+
+
+def test_same_seed_same_weights_different_seed_different(tmp_path):
+    x, y = data()
+    runs = []
+    for k, seed in enumerate((0, 0, 1)):
+        t = Trainer(make("dcgan", seed), x, y, config(seed=seed), tmp_path / str(k))
+        t.fit(progress=False)
+        runs.append(weights(t.variant))
+    assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
+    assert not all(torch.equal(runs[0][k], runs[2][k]) for k in runs[0])
+
+
+def test_nan_loss_stops_with_variant_step_and_loss_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    x, y = data()
+    v = make("gan")
+    real_step = v.step
+
+    def step(xb, yb, step):
+        out = real_step(xb, yb, step)
+        return {**out, "loss_d": float("nan")} if step == 2 else out
+
+    monkeypatch.setattr(v, "step", step)
+    t = Trainer(v, x, y, config(), tmp_path)
+    with pytest.raises(TrainingDiverged, match=r"gan: loss loss_d = nan at step 2"):
+        t.fit(progress=False)
+    saved = torch.load(RunDir(tmp_path).checkpoint, weights_only=True)
+    assert saved["step"] == 2
+
+
+def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, monkeypatch):
+    x, y = data()
+    v = make("gan")
+    real_step = v.step
+
+    def step(xb, yb, step):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_step(xb, yb, step)
+
+    monkeypatch.setattr(v, "step", step)
+    summary = Trainer(v, x, y, config(steps=10, checkpoint_every=100), tmp_path).fit(progress=False)
+    assert summary["finished"] is False and summary["step"] == 2
+    assert torch.load(RunDir(tmp_path).checkpoint, weights_only=True)["step"] == 2
+
+
+def test_checkpoint_of_another_variant_is_refused(tmp_path):
+    x, y = data()
+    Trainer(make("gan"), x, y, config(steps=1), tmp_path).fit(progress=False)
+    with pytest.raises(GanlabError, match="holds a 'gan' checkpoint, not 'dcgan'"):
+        Trainer(make("dcgan"), x, y, config(steps=1), tmp_path).load_checkpoint()
+
+
+def test_losses_are_logged_with_dvclive(tmp_path):
+    import json
+
+    x, y = data()
+    Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)
+    metrics = json.loads((tmp_path / "dvclive" / "metrics.json").read_text())
+    assert {"loss_d", "loss_g", "images_per_s"} <= set(metrics["train"])
+    rows = (tmp_path / "dvclive" / "plots" / "metrics" / "train" / "loss_d.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[:2] == ["step", "loss_d"] and len(rows) == 1 + 4  # a row per logged step
+
+
+# --------------------------------------------------------------------------- resume safety and precision
+
+
+def test_resume_with_other_settings_starts_over(tmp_path, caplog):
+    x, y = data()
+    Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    fresh = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path / "fresh")
+    fresh.fit(progress=False)
+    other = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path)  # same folder, another seed
+    assert not other.load_checkpoint()
+    assert "written with other settings" in caplog.text
+    other.fit(resume=True, progress=False)
+    a, b = weights(fresh.variant), weights(other.variant)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # as if the old checkpoint had never been there
+
+
+def test_checkpoint_of_other_code_is_not_resumed(tmp_path, monkeypatch):
+    from ganlab.train import trainer
+
+    x, y = data()
+    Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    assert Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()  # same code: resumes
+    monkeypatch.setattr(trainer, "code_fingerprint", lambda cls: "edited")
+    assert not Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()
+
+
+def test_code_fingerprint_covers_the_variant_family():
+    from ganlab.train.trainer import code_fingerprint
+
+    assert code_fingerprint(registry.get("wgan")) != code_fingerprint(registry.get("wgan_gp"))
+    assert code_fingerprint(registry.get("dcgan")) == code_fingerprint(registry.get("dcgan"))
+
+
+def test_unreadable_checkpoint_is_named(tmp_path):
+    x, y = data()
+    RunDir(tmp_path).checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(GanlabError, match=r"checkpoint\.pt: not a readable checkpoint"):
+        Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])
+def test_bf16_autocast_runs_the_update_in_bfloat16(name, tmp_path, monkeypatch):
+    x, y = data(name=name)
+    v = make(name)
+    seen = []
+    d = v.nets["discriminator"]
+    d.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    summary = Trainer(v, x, y, config(steps=2, amp="bf16"), tmp_path).fit(progress=False)
+    assert summary["finished"] and all(math.isfinite(summary[k]) for k in ("loss_d", "loss_g"))
+    assert torch.bfloat16 in seen
+    assert all(p.dtype == torch.float32 for p in v.nets.parameters())  # weights stay float32
+
+
+# --------------------------------------------------------------------------- memory layout
+
+
+def test_channels_last_trains_the_same_model_in_nhwc_layout(tmp_path):
+    """The default NHWC layout (x1.1-1.2 on CPU, benchmarks/trainer_speed.py) changes memory order only:
+    conv weights and image batches are channels-last, and the weights end where NCHW training ends."""
+    cls = registry.get("dcgan")
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(16, 3, 32, 32, generator=g) * 2 - 1
+    runs = {}
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        v = cls(cls.Config(width=8), DataSpec((3, 32, 32), 0), torch.device("cpu"))
+        t = Trainer(v, x, None, config(channels_last=channels_last), tmp_path / str(channels_last))
+        convs = [p for p in v.nets.parameters() if p.dim() == 4 and p.shape[1] > 1]
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) == channels_last for p in convs)
+        assert t.batch(0)[0].is_contiguous(memory_format=torch.channels_last) == channels_last
+        t.fit(progress=False)
+        runs[channels_last] = weights(v)
+    for k in runs[False]:
+        assert torch.allclose(runs[False][k], runs[True][k], atol=1e-4), k
+
+
+# --------------------------------------------------------------------------- scores on the test split
+
+
+class ScoredDCGAN(registry.get("dcgan")):
+    """A DCGAN that scores itself, states its protocol and draws a test figure, counting its calls."""
+
+    calls = 0
+
+    def evaluate(self, images, labels):
+        type(self).calls += 1
+        return {"mean_pixel": images.mean().item()}
+
+    def protocol(self):
+        return {"split": "test", "images": 6}
+
+    def test_figures(self, images, labels):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(2, 2))
+        fig.add_subplot().hist(images.flatten().numpy())
+        return {"pixels": fig}
+
+
+def test_test_scores_are_written_with_their_protocol_and_figures(tmp_path):
+    import json
+
+    x, y = data()
+    test = data(6)
+    v = ScoredDCGAN(ScoredDCGAN.Config(width=8), DataSpec(SHAPE, 10), torch.device("cpu"))
+    summary = Trainer(v, x, y, config(), tmp_path, test=test).fit(progress=False)
+    assert summary["test"] == {"mean_pixel": pytest.approx(test[0].mean().item())}
+    saved = json.loads((tmp_path / "train_summary.json").read_text())
+    assert saved["test_protocol"] == {"split": "test", "images": 6}
+    assert (tmp_path / "samples" / "pixels.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_resumed_at_its_end_keeps_its_scores_without_scoring_again(tmp_path):
+    x, y = data()
+    test = data(6)
+
+    def run():
+        v = ScoredDCGAN(ScoredDCGAN.Config(width=8), DataSpec(SHAPE, 10), torch.device("cpu"))
+        return Trainer(v, x, y, config(), tmp_path, test=test).fit(resume=True, progress=False)
+
+    ScoredDCGAN.calls = 0
+    first = run()
+    again = run()  # DVC re-runs a stage whose dependencies changed but whose code did not
+    assert ScoredDCGAN.calls == 1
+    assert again["test"] == first["test"] and again["test_protocol"] == first["test_protocol"]
