@@ -164,6 +164,40 @@ def test_compute_metrics_writes_the_protocol_and_refuses_mixed_extractors() -> N
         compute_metrics(fake, real, ["fid", "lpips"])
 
 
+def test_a_metric_added_to_the_registry_reaches_results_protocol_table_plots_and_page(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """metrics.METRICS is the one place a metric is added: its numbers and settings reach compute_metrics'
+    result and protocol, its headline number table.json's row, the README table, the plots CSV and the page."""
+    from ganlab.report.metrics import build_table, flat_row, plot_rows
+    from ganlab.report.page import _headline
+
+    spread = metrics.Metric(
+        compute=lambda real, fake, o: {"spread_ratio": float(fake.for_metric("fid").std()
+                                                             / real.for_metric("fid").std())},
+        settings=lambda real, fake, o: {"of": "std of the features", "seed": o.seed},
+        headline=(metrics.Headline("spread_ratio", "spread", 3, lower_is_better=False, order=0, page_digits=1),))
+    monkeypatch.setitem(metrics.METRICS, "spread", spread)
+    rng = np.random.default_rng(5)
+    real = features({"features": rng.normal(size=(60, 4)), "logits": rng.normal(size=(60, 10))}, dataset="toy")
+    fake = features({"features": 2 * rng.normal(size=(40, 4)), "logits": rng.normal(size=(40, 10))}, variant="gan")
+    result = compute_metrics(fake, real, kid_subsets=3, kid_subset_size=20)
+    assert list(result)[-2:] == ["spread_ratio", "protocol"] and result["spread_ratio"] == pytest.approx(2, rel=0.3)
+    assert result["protocol"]["metrics"]["spread"] == {"of": "std of the features", "seed": metrics.SEED}
+    assert compute_metrics(fake, real, ["spread"]).keys() == {"spread_ratio", "protocol"}
+    row = flat_row(result)
+    assert list(row)[:2] == ["spread_ratio", "fid"]  # order 0: before FID
+    (tmp_path / "toy.json").write_text(json.dumps(result))
+    table, markdown = build_table(tmp_path)
+    assert table["toy"] == row
+    assert "| run | variant | spread | FID | KID (std) |" in markdown
+    assert f"| toy | gan | {result['spread_ratio']:.3f} | {result['fid']:.2f} |" in markdown
+    assert "spread, IS, precision, recall, class accuracy: higher is better" in markdown
+    assert plot_rows({"toy": result}, table, ["toy"])["toy"].startswith("run,spread_ratio,fid,")
+    assert _headline(tmp_path / "toy.json").startswith(f" spread {result['spread_ratio']:.1f}, FID ")
+    with pytest.raises(GanlabError, match="share the result key"):
+        metrics._checked({**metrics.METRICS, "fid2": metrics.METRICS["fid"]})
+
+
 def test_generator_output_is_quantised_like_a_png() -> None:
     x = torch.tensor([-1.0, -0.999, 0.0, 0.5, 1.0, 1.2]).view(1, 1, 1, 6)
     assert as_uint8_images(x).flatten().tolist() == [0, 0, 128, 191, 255, 255]

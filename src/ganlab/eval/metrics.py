@@ -11,6 +11,10 @@ Two steps, so that the expensive one is done once per image set and can be cache
    extractor and its weights' sha256, input size and resize, dataset, reference split, n_real,
    n_fake and every metric's settings. Without it the numbers are not comparable with anyone's.
 
+:data:`METRICS` is the one place a metric is added: how it is computed, the settings it writes
+into the protocol, and its headline numbers, which the metrics table (ganlab.report.metrics) and
+the report page (ganlab.report.page) read from it.
+
 The arithmetic is torch-fidelity's own (``isc_features_to_metric``, ``fid_statistics_to_metric``,
 ``kid_features_to_metric``, ``prc_features_to_metric``), so these numbers equal what
 ``torch_fidelity.calculate_metrics`` gives on the same images with the same extractor.
@@ -21,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,6 @@ from ganlab.images import nchw, to_uint8
 
 log = logging.getLogger(__name__)
 
-METRICS = ("is", "fid", "kid", "pr")
 SEED = 2020  # torch-fidelity's default rng_seed: IS split shuffling and KID subsets
 KID_KERNEL = "polynomial k(x, y) = (x.y / d + 1)^3"  # torch-fidelity's defaults, as in Binkowski et al. (2018)
 
@@ -237,10 +240,89 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict[str
 # --------------------------------------------------------------------------- all of them, with the protocol
 
 
-def compute_metrics(fake: Features, real: Features, metrics: Sequence[str] = METRICS, *, is_splits: int = 10,
+@dataclass(frozen=True)
+class MetricOptions:
+    """compute_metrics' settings, as each metric's functions read them."""
+
+    is_splits: int
+    kid_subsets: int
+    kid_subset_size: int
+    pr_k: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline number of a metric: a column of table.json, of reports/metrics/README.md and of the
+    plots CSV, and optionally a number in the report page's line under each run."""
+
+    key: str  # its key in the result, and its column in table.json and the plots CSV
+    label: str  # its column header in the README table (with " (std)" when it has a spread) and name on the page
+    digits: int  # decimals in the README table
+    lower_is_better: bool  # said above each README table
+    order: int  # display position among all metrics' columns; METRICS is in compute order (the result's key order)
+    spread: str | None = None  # result key of its std: after it in table.json, in parentheses in the README
+    page_digits: int | None = None  # decimals on the report page's line under each run; None: not there
+
+
+#: (real, fake, options) -> a metric's numbers, or the settings it stamps into the protocol
+MetricFunction = Callable[[Features, Features, MetricOptions], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A sample-quality metric: its numbers, its protocol settings and how the reports show it."""
+
+    compute: MetricFunction  # -> result keys and numbers, merged into compute_metrics' result
+    settings: MetricFunction  # -> protocol["metrics"][name]
+    headline: tuple[Headline, ...]
+
+
+def _checked(metrics: dict[str, Metric]) -> dict[str, Metric]:
+    """``metrics``, refused if two headline numbers share a result key (the later would overwrite the earlier)."""
+    keys = [k for m in metrics.values() for h in m.headline for k in (h.key, h.spread) if k]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise GanlabError(f"two headline numbers of the metrics share the result key(s) {', '.join(twice)}")
+    return metrics
+
+
+#: name -> metric, in compute order. Adding one here adds it to compute_metrics' results and protocol,
+#: table.json, the README table, the plots CSV and (with page_digits) the report page.
+METRICS: dict[str, Metric] = _checked({
+    "is": Metric(
+        compute=lambda real, fake, o: inception_score(fake.for_metric("isc"), o.is_splits, o.seed),
+        settings=lambda real, fake, o: {"splits": o.is_splits, "shuffle_seed": o.seed, "of": "generated images"},
+        headline=(Headline("is_mean", "IS", 2, lower_is_better=False, order=3, spread="is_std", page_digits=2),)),
+    "fid": Metric(
+        compute=lambda real, fake, o: {"fid": fid(real.for_metric("fid"), fake.for_metric("fid"))},
+        settings=lambda real, fake, o: {"covariance": "unbiased (N-1)", "sqrtm": "eigenvalues of S_real S_fake"},
+        headline=(Headline("fid", "FID", 2, lower_is_better=True, order=1, page_digits=2),)),
+    "kid": Metric(
+        compute=lambda real, fake, o: kid(real.for_metric("kid"), fake.for_metric("kid"), o.kid_subsets,
+                                          o.kid_subset_size, o.seed),
+        settings=lambda real, fake, o: {"subsets": o.kid_subsets,
+                                        "subset_size": min(o.kid_subset_size, len(real), len(fake)),
+                                        "kernel": KID_KERNEL, "estimator": "unbiased MMD^2", "seed": o.seed},
+        headline=(Headline("kid_mean", "KID", 4, lower_is_better=True, order=2, spread="kid_std"),)),
+    "pr": Metric(
+        compute=lambda real, fake, o: precision_recall(real.for_metric("prc"), fake.for_metric("prc"), o.pr_k),
+        settings=lambda real, fake, o: {"k": o.pr_k, "distance": "euclidean"},
+        headline=(Headline("precision", "precision", 3, lower_is_better=False, order=4, page_digits=2),
+                  Headline("recall", "recall", 3, lower_is_better=False, order=5, page_digits=2))),
+})
+
+
+def headline_columns() -> list[Headline]:
+    """Every metric's headline numbers, in their display order (read at each call, so a metric added
+    to :data:`METRICS` later is there too)."""
+    return sorted((h for m in METRICS.values() for h in m.headline), key=lambda h: h.order)
+
+
+def compute_metrics(fake: Features, real: Features, metrics: Collection[str] = METRICS, *, is_splits: int = 10,
                     kid_subsets: int = 100, kid_subset_size: int = 1000, pr_k: int = 3,
                     seed: int = SEED) -> dict[str, Any]:
-    """The requested ``metrics`` (is, fid, kid, pr) of generated ``fake`` against ``real``,
+    """The requested ``metrics`` (names in :data:`METRICS`) of generated ``fake`` against ``real``,
     and ``protocol``: how they were measured. Both must come from the same extractor weights."""
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
@@ -249,21 +331,13 @@ def compute_metrics(fake: Features, real: Features, metrics: Sequence[str] = MET
         if fake.protocol.get(key) != real.protocol.get(key):
             raise GanlabError(f"generated and real features come from different extractors ({key}: "
                               f"{fake.protocol.get(key)} vs {real.protocol.get(key)}); their distance means nothing")
+    options = MetricOptions(is_splits, kid_subsets, kid_subset_size, pr_k, seed)
     results: dict[str, Any] = {}
     settings: dict[str, Any] = {}
-    if "is" in metrics:
-        results.update(inception_score(fake.for_metric("isc"), is_splits, seed))
-        settings["is"] = {"splits": is_splits, "shuffle_seed": seed, "of": "generated images"}
-    if "fid" in metrics:
-        results["fid"] = fid(real.for_metric("fid"), fake.for_metric("fid"))
-        settings["fid"] = {"covariance": "unbiased (N-1)", "sqrtm": "eigenvalues of S_real S_fake"}
-    if "kid" in metrics:
-        results.update(kid(real.for_metric("kid"), fake.for_metric("kid"), kid_subsets, kid_subset_size, seed))
-        settings["kid"] = {"subsets": kid_subsets, "subset_size": min(kid_subset_size, len(real), len(fake)),
-                           "kernel": KID_KERNEL, "estimator": "unbiased MMD^2", "seed": seed}
-    if "pr" in metrics:
-        results.update(precision_recall(real.for_metric("prc"), fake.for_metric("prc"), pr_k))
-        settings["pr"] = {"k": pr_k, "distance": "euclidean"}
+    for name, metric in METRICS.items():  # registry order, not the request's: the result's key order is fixed
+        if name in metrics:
+            results.update(metric.compute(real, fake, options))
+            settings[name] = metric.settings(real, fake, options)
     extractor_keys = ("extractor", "extractor_weights", "extractor_weights_sha256", "extractor_trained_on",
                       "feature_layers", "input_size", "resize")
     results["protocol"] = {
@@ -283,7 +357,7 @@ def compute_metrics(fake: Features, real: Features, metrics: Sequence[str] = MET
 
 
 def evaluate_images(fake_images: np.ndarray | torch.Tensor, real: Features | np.ndarray | torch.Tensor,
-                    extractor: Extractor, metrics: Sequence[str] = METRICS, *, dataset: str = "",
+                    extractor: Extractor, metrics: Collection[str] = METRICS, *, dataset: str = "",
                     reference_split: str = "", batch_size: int = 64, device: str = "cpu",
                     **options: Any) -> dict[str, Any]:
     """Metrics of generated images against a real set (images, or Features from

@@ -5,6 +5,10 @@ Numbers are comparable only under one protocol (extractor weights, reference spl
 n_fake, dataset variant), so runs are grouped by it and each group's table is printed under its
 protocol. Published numbers come last, under their own protocol: most were measured with
 Inception-v3 on the official CIFAR-10, which an evaluator network's numbers cannot be set against.
+
+The sample metrics' columns (in table.json, the README tables and the plots CSV) are their headline
+numbers in ganlab.eval.metrics.METRICS; the columns after them (class accuracy, copies, NN ratio,
+Parzen LL) come from other parts of a run's result and are spelled here.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ganlab.errors import GanlabError
+from ganlab.eval.metrics import headline_columns
 from ganlab.files import write_json_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ PUBLISHED: tuple[tuple[str, str, str, str, str, str], ...] = (
 
 def flat_row(result: dict[str, Any]) -> dict[str, float]:
     """The headline numbers of one run's result, for the DVC metrics table (None left out)."""
-    row = {k: result.get(k) for k in ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall")}
+    row = {k: result.get(k) for h in headline_columns() for k in (h.key, h.spread) if k}
     accuracy = result.get("class_accuracy")
     row["class_accuracy"] = accuracy.get("accuracy") if isinstance(accuracy, dict) else None
     memorisation = result.get("memorisation")
@@ -134,6 +139,9 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None, runs: 
 
 def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, float]], str]:
     table = {run: flat_row(r) for run, r in results.items()}
+    columns = headline_columns()
+    lower = [h.label for h in columns if h.lower_is_better]
+    higher = [h.label for h in columns if not h.lower_is_better] + ["class accuracy"]
 
     groups: dict[tuple, list[str]] = {}
     for run, r in results.items():
@@ -141,7 +149,7 @@ def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, flo
     lines = ["# Sample-quality metrics", "",
              "Written by `dvc repro` (stages reference@<dataset>, metrics@<run>, metrics-table). Numbers are "
              "comparable only within one table: each is measured under the protocol printed above it. "
-             "FID and KID: lower is better; IS, precision, recall, class accuracy: higher is better. "
+             f"{' and '.join(lower)}: lower is better; {', '.join(higher)}: higher is better. "
              "KID is MMD^2 x 1 (not x 1000). Copies: share of generated images within the de-duplication "
              "threshold of a training image by perceptual hash and confirmed by the curation's aligned correlation. "
              "NN ratio: median distance of a generated image to its nearest training image over that of a held-out "
@@ -151,16 +159,16 @@ def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, flo
     for key, runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         protocol = results[runs[0]]["protocol"]
         lines += [f"## {protocol.get('dataset')} ({protocol.get('extractor')})", "", describe(protocol), "",
-                  "| run | variant | FID | KID (std) | IS (std) | precision | recall | class acc. | copies | NN ratio "
-                  "| Parzen LL |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| run | variant | " + " | ".join(h.label + (" (std)" if h.spread else "") for h in columns)
+                  + " | class acc. | copies | NN ratio | Parzen LL |", "|---|---|" + "---:|" * (len(columns) + 4)]
         for run in sorted(runs, key=lambda r: table[r].get("fid", float("inf"))):
             r, row = results[run], table[run]
             generated = r["protocol"].get("generated", {})
             variant = generated.get("variant") or f"*{generated.get('run', 'real images')}*"
+            cells = [_fmt(row.get(h.key), h.digits) + (f" ({_fmt(row.get(h.spread), h.digits)})" if h.spread else "")
+                     for h in columns]
             lines.append(
-                f"| {run} | {variant} | {_fmt(row.get('fid'), 2)} | {_fmt(row.get('kid_mean'), 4)} "
-                f"({_fmt(row.get('kid_std'), 4)}) | {_fmt(row.get('is_mean'), 2)} ({_fmt(row.get('is_std'), 2)}) | "
-                f"{_fmt(row.get('precision'))} | {_fmt(row.get('recall'))} | {_fmt(row.get('class_accuracy'))} | "
+                f"| {run} | {variant} | {' | '.join(cells)} | {_fmt(row.get('class_accuracy'))} | "
                 f"{_fmt(row.get('copies'), 4)} | {_fmt(row.get('nn_ratio'), 2)} | {_fmt(row.get('parzen_ll'), 1)} |")
         lines.append("")
     lines += ["## Published numbers (not ours; other protocols)", "",
@@ -172,7 +180,9 @@ def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, flo
     return table, "\n".join(lines) + "\n"
 
 
-PLOT_COLUMNS = ("run", "fid", "kid_mean", "is_mean", "precision", "recall", "copies")
+def plot_columns() -> tuple[str, ...]:
+    """The plots CSV's header: the run, each sample metric's headline number (no spreads), copies."""
+    return ("run", *(h.key for h in headline_columns()), "copies")
 
 
 def plot_rows(results: dict[str, dict[str, Any]], table: dict[str, dict[str, float]], runs: Iterable[str]
@@ -180,13 +190,14 @@ def plot_rows(results: dict[str, dict[str, Any]], table: dict[str, dict[str, flo
     """dataset -> CSV text, one row per run of ``runs`` (sorted by name): the cross-variant comparison that
     `dvc plots show` draws (top-level plots in dvc.yaml). One file per dataset, since FIDs under two
     extractors cannot share an axis."""
+    columns = plot_columns()
     by_dataset: dict[str, list[str]] = {}
     for run in sorted(runs):
         dataset = results[run]["protocol"].get("dataset")
         row = table[run]
         by_dataset.setdefault(str(dataset), []).append(
-            ",".join([run] + [_fmt(row.get(c), 6) for c in PLOT_COLUMNS[1:]]))
-    return {d: ",".join(PLOT_COLUMNS) + "\n" + "\n".join(rows) + "\n" for d, rows in by_dataset.items()}
+            ",".join([run] + [_fmt(row.get(c), 6) for c in columns[1:]]))
+    return {d: ",".join(columns) + "\n" + "\n".join(rows) + "\n" for d, rows in by_dataset.items()}
 
 
 def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | Path | None = None,

@@ -30,6 +30,7 @@ import torch
 
 from ganlab.data.kinds import image_distribution
 from ganlab.errors import GanlabError
+from ganlab.eval.metrics import headline_columns
 from ganlab.files import atomic_write, write_text_atomic
 from ganlab.images import save_figure, save_grid
 from ganlab.models import registry
@@ -194,9 +195,8 @@ def _headline(path: Path) -> str:
         result = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return ""
-    parts = [f"{label} {result[key]:.{digits}f}" for key, label, digits in
-             (("fid", "FID", 2), ("is_mean", "IS", 2), ("precision", "precision", 2), ("recall", "recall", 2))
-             if isinstance(result.get(key), (int, float))]
+    parts = [f"{h.label} {result[h.key]:.{h.page_digits}f}" for h in headline_columns()
+             if h.page_digits is not None and isinstance(result.get(h.key), (int, float))]
     return f" {', '.join(parts)} ([protocol](#metrics))." if parts else ""
 
 
