@@ -1,4 +1,9 @@
-"""The ``ganlab`` command line: one sub-command per pipeline stage, ``--help`` on each."""
+"""The ``ganlab`` command line: one sub-command per pipeline stage, ``--help`` on each.
+
+Each command imports the code it runs inside its function, so that ``ganlab --help`` and the light commands
+(``check-params`` on a file without models, ``profile``, ``pipeline``) start without loading torch; no
+import here dodges a cycle (tests/test_imports.py checks function-level imports too).
+"""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ BUILD_ANY_VARIANT = ("metrics", "report", "transfer")
 _Target = tuple[tuple[str, ...], int]
 
 
-def _module_file(module: str, src: Path) -> Path | None:
+def module_file(module: str, src: Path) -> Path | None:
+    """The file of ``module`` under ``src`` (a package's ``__init__.py``), or None if it is not there."""
     base = src.joinpath(*module.split("."))
     for path in (base / "__init__.py", base.with_suffix(".py")):
         if path.is_file():
@@ -85,7 +86,7 @@ def file_imports(path: Path, package: str, src: Path) -> dict[str, int]:
     ``package`` is the one a relative import is resolved against ("" for a script run by its path)."""
     edges: dict[str, int] = {}
     for candidates, line in _targets(path.read_text(), str(path), package):
-        target = next((c for c in candidates if _module_file(c, src) is not None), None)
+        target = next((c for c in candidates if module_file(c, src) is not None), None)
         if target is not None:
             edges.setdefault(target, line)
     return edges
@@ -93,7 +94,7 @@ def file_imports(path: Path, package: str, src: Path) -> dict[str, int]:
 
 def imports_of(module: str, src: Path) -> dict[str, int]:
     """The other modules under ``src`` that ``module`` imports -> the line of its first import of each."""
-    path = _module_file(module, src)
+    path = module_file(module, src)
     if path is None:
         return {}
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -122,7 +123,7 @@ def module_closure(roots: Iterable[str], src: Path) -> list[str]:
     todo = list(roots)
     while todo:
         module = todo.pop()
-        if module in seen or _module_file(module, src) is None:
+        if module in seen or module_file(module, src) is None:
             continue
         seen.add(module)
         parts = module.split(".")
@@ -133,7 +134,7 @@ def module_closure(roots: Iterable[str], src: Path) -> list[str]:
 
 def code_paths(modules: Iterable[str], root: Path) -> list[str]:
     """Module names -> their files as dvc.yaml lists them (relative to the project ``root``)."""
-    paths = (_module_file(m, root / "src") for m in modules)
+    paths = (module_file(m, root / "src") for m in modules)
     return sorted({p.relative_to(root).as_posix() for p in paths if p is not None})
 
 

@@ -12,6 +12,8 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.train.trainer import TrainConfig, Trainer
 
+CONTRACT = {"hidden": 16}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def make(seed: int = 0, classes: int = 10, **config):
     cls = registry.get("aae")

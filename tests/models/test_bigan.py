@@ -9,6 +9,8 @@ from ganlab.models.base import DataSpec
 from ganlab.runs import RunDir, load_generator
 from ganlab.train.trainer import TrainConfig, Trainer
 
+CONTRACT = {"width": 8, "z_dim": 8, "joint": 16}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 
 

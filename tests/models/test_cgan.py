@@ -7,6 +7,8 @@ import torch
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 
+CONTRACT = {"hidden": 32}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 
 

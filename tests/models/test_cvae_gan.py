@@ -12,6 +12,8 @@ from ganlab.models.base import DataSpec
 from ganlab.models.cvae_gan import classwise_mean_feature_matching, mean_feature_matching
 from ganlab.models.losses import kl_standard_normal as kl_divergence
 
+CONTRACT = {"width": 8, "z_dim": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 
 

@@ -14,6 +14,9 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.models.cyclegan import ImageHistory, lsgan_d_loss, lsgan_g_loss, patch_discriminator
 
+CONTRACT = {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6, "lambda_identity": 0.5}  # the contract test's settings (read by tests/tiny_variants.py)
+CONTRACT_CLASSES = 2  # the two domains, A = 0 and B = 1
+
 SHAPE = (1, 28, 28)
 
 

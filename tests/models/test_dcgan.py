@@ -9,6 +9,8 @@ import torch
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 
+CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def test_dcgan_sizes():
     for size, ch in ((28, 1), (32, 3), (64, 3)):

@@ -14,6 +14,9 @@ from ganlab.models.base import DataSpec
 from ganlab.models.discogan import discogan_discriminator, discogan_encoder, discogan_generator
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 
+CONTRACT = {"width": 4, "pool_size": 6}  # the contract test's settings (read by tests/tiny_variants.py)
+CONTRACT_CLASSES = 2  # likewise
+
 SHAPE = (1, 28, 28)
 
 

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 
+CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 
 

@@ -10,6 +10,8 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.train.trainer import TrainConfig, Trainer
 
+CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 
 

@@ -6,6 +6,8 @@ import pytest
 import torch
 from tiny_variants import make
 
+CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def test_lsgan_losses_are_least_squares():
     v = make("lsgan")

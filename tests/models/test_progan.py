@@ -14,6 +14,9 @@ from ganlab.models.progan import EqualizedConv2d, EqualizedLinear, MinibatchStdD
 from ganlab.runs import RunDir, load_generator
 from ganlab.train.trainer import TrainConfig, Trainer
 
+# 4 steps: 7x7, fade to 14, 14x14, fade to 28
+CONTRACT = {"width": 8, "z_dim": 16, "phase_steps": 1}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 SHAPE = (1, 28, 28)  # the contract tests' data: their conv shapes are then already built (oneDNN compiles each once)
 

@@ -8,6 +8,8 @@ import torch
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 
+CONTRACT = {"width": 8, "z_dim": 16}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 
 

@@ -16,6 +16,9 @@ from ganlab.models.base import DataSpec
 from ganlab.models.seqgan import PAPER_FILTER_COUNTS, PAPER_FILTER_SIZES, rollouts
 from ganlab.models.sequence import LSTMLanguageModel, inverse_cdf
 
+# step 0 MLE, step 1 the discriminator, steps 2-3 adversarial: resume crosses both switches
+CONTRACT = {"embed": 4, "hidden": 4, "pretrain_steps": 1, "d_pretrain_steps": 1, "d_steps": 2, "rollouts": 2, "d_embed": 4, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (3, 3, 2)}  # the contract test's settings (read by tests/tiny_variants.py)
+
 LENGTH, VOCAB = 6, 9
 TINY = {"embed": 8, "hidden": 8, "pretrain_steps": 2, "d_pretrain_steps": 2, "d_steps": 3, "rollouts": 4,
         "d_embed": 8, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (4, 4, 4)}

@@ -11,6 +11,9 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.train.trainer import TrainConfig, Trainer
 
+CONTRACT = {"width": 8, "labels_per_class": 1, "labelled_batch": 4}  # the contract test's settings (read by tests/tiny_variants.py)
+CONTRACT_CLASSES = 2  # two classes, so that the contract's 8-image batches hold both
+
 SHAPE = (1, 28, 28)
 
 

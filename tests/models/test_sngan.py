@@ -6,6 +6,8 @@ import pytest
 import torch
 from tiny_variants import data, make
 
+CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def test_sngan_discriminator_layers_have_unit_spectral_norm():
     v = make("sngan")

@@ -13,6 +13,8 @@ from ganlab.models.vae import binarise, kl_standard_normal, log_normal
 from ganlab.runs import load_generator
 from ganlab.train.trainer import TrainConfig, Trainer
 
+CONTRACT = {"z_dim": 4, "hidden": 16, "nll_samples": 8}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def make(shape=(1, 28, 28), seed: int = 0, **config):
     cls = registry.get("vae")

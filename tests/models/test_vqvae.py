@@ -13,6 +13,9 @@ from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.models.vqvae import Codebook, PixelCNNPrior, code_usage, perplexity
 
+# steps 0-1 the auto-encoder, 2-3 the prior: resume crosses the switch
+CONTRACT = {"width": 8, "code_dim": 4, "codebook_size": 16, "res_blocks": 1, "prior_width": 8, "prior_layers": 1, "vq_steps": 2}  # the contract test's settings (read by tests/tiny_variants.py)
+
 SHAPE = (1, 28, 28)
 TINY = {"width": 8, "code_dim": 4, "codebook_size": 16, "res_blocks": 1, "prior_width": 8, "prior_layers": 1}
 

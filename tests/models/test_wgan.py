@@ -8,6 +8,8 @@ from tiny_variants import SHAPE, data, make
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 
+CONTRACT = {"width": 8, "n_critic": 2, "warmup_critic": 3, "warmup_steps": 1, "refresh_every": 2}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def test_wgan_clips_critic_weights_after_every_step():
     v = make("wgan")

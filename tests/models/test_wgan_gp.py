@@ -6,6 +6,8 @@ import pytest
 import torch
 from tiny_variants import make
 
+CONTRACT = {"width": 8, "n_critic": 2}  # the contract test's settings (read by tests/tiny_variants.py)
+
 
 def test_wgan_gp_penalty_and_critic_without_batch_norm():
     from ganlab.models.losses import gradient_penalty

@@ -15,7 +15,7 @@ from ganlab.errors import GanlabError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.params import load_params
-from ganlab.report import browser, page
+from ganlab.report import browser, document, latents, page
 from ganlab.report.config import ConceptSum, ReportConfig
 from ganlab.runs import load_generator
 from ganlab.train.trainer import TrainConfig, Trainer
@@ -111,7 +111,7 @@ def test_vector_arithmetic_draws_mean_a_minus_mean_b_plus_mean_c(project: Path) 
     variant = load_generator(project / "data" / "models" / "gan" / "generator.pt")
     config = ReportConfig(seed=3, arithmetic_candidates=6, arithmetic_variations=3, arithmetic_noise=0.5,
                           arithmetic={"x": ConceptSum(a=(0, 1), b=(2,), c=(3, 4, 5))})
-    candidates, figures = page.concept_arithmetic(variant, config)
+    candidates, figures = latents.concept_arithmetic(variant, config)
     grid, width = figures["x"]
     assert width == 4 and grid.shape == (4 * 4, 1, 8, 8)  # rows a, b, c and the result, 4 wide
     g = torch.Generator().manual_seed(3)
@@ -128,7 +128,7 @@ def test_vector_arithmetic_draws_mean_a_minus_mean_b_plus_mean_c(project: Path) 
 
 def test_candidates_are_numbered_and_small_images_enlarged(tmp_path: Path) -> None:
     images = torch.zeros(4, 1, 8, 8)
-    path = page.numbered_grid(images, tmp_path / "c.png", nrow=2)
+    path = latents.numbered_grid(images, tmp_path / "c.png", nrow=2)
     with Image.open(path) as im:
         assert im.size == ((2 + 2 * 10) * 8, (2 + 2 * 10) * 8)
         assert (255, 255, 160) in {im.getpixel((x, y)) for x in range(16, 40) for y in range(16, 28)}  # a label
@@ -150,7 +150,7 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(GanlabError, match=r"loss_d\.tsv: not a dvclive series"):
         page.read_series(tmp_path / "dvclive")
     with pytest.raises(GanlabError, match=r"gone\.png is linked but missing"):
-        page.inline_images('<p><img alt="x" src="gone.png"></p>', tmp_path)
+        document.inline_images('<p><img alt="x" src="gone.png"></p>', tmp_path)
 
 
 @pytest.mark.skipif(browser.find_chromium() is None, reason="no Chromium (Debian package chromium)")

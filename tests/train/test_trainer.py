@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import math
 import os
 import signal
@@ -119,7 +121,7 @@ def test_checkpoint_of_other_code_is_not_resumed(tmp_path, monkeypatch):
     x, y = data()
     Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
     assert Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()  # same code: resumes
-    monkeypatch.setattr(trainer, "code_fingerprint", lambda cls: "edited")
+    monkeypatch.setattr(trainer, "code_fingerprint", lambda cls, src=None: "edited")
     assert not Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()
 
 
@@ -128,6 +130,27 @@ def test_code_fingerprint_covers_the_variant_family():
 
     assert code_fingerprint(registry.get("wgan")) != code_fingerprint(registry.get("wgan_gp"))
     assert code_fingerprint(registry.get("dcgan")) == code_fingerprint(registry.get("dcgan"))
+
+
+def test_code_fingerprint_follows_the_shared_code_the_variant_imports(tmp_path):
+    """An edit to the shared networks (blocks.py) makes a persisted dcgan checkpoint stale, as DVC's code deps
+    re-run the stage; an edit to a module dcgan does not import (cyclegan.py) leaves it valid."""
+    import shutil
+
+    from ganlab.train.trainer import code_fingerprint
+
+    src = tmp_path / "src"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "src" / "ganlab", src / "ganlab",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    dcgan = registry.get("dcgan")
+    before = code_fingerprint(dcgan, src)
+    assert before == code_fingerprint(dcgan)  # the copy is the package's code
+    with (src / "ganlab" / "models" / "cyclegan.py").open("a") as fh:
+        fh.write("\n# an edit elsewhere\n")
+    assert code_fingerprint(dcgan, src) == before
+    with (src / "ganlab" / "models" / "blocks.py").open("a") as fh:
+        fh.write("\n# an edit to the shared networks\n")
+    assert code_fingerprint(dcgan, src) != before
 
 
 def test_unreadable_checkpoint_is_named(tmp_path):

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlab.errors import ParamsError
 from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
 from ganlab.models.dcgan import DCGAN, DcganConfig
@@ -41,8 +42,6 @@ class InfoganConfig(DcganConfig):
 
     def __post_init__(self) -> None:
         if self.n_categories == 0 and self.n_continuous == 0:
-            from ganlab.errors import ParamsError
-
             raise ParamsError("infogan needs at least one code: n_categories and n_continuous are both 0")
 
 

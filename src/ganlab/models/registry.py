@@ -23,6 +23,8 @@ _REGISTRY: dict[str, type[Variant]] = {}
 
 def register(name: str):  # noqa: ANN201 - a class decorator
     def wrap(cls: V) -> V:
+        # models.base imports torch; the registry itself must not, since the params checks import it to
+        # name the variants (ganlab.train.config) and a params file without models: never loads torch
         from ganlab.models.base import Variant
 
         if not (isinstance(cls, type) and issubclass(cls, Variant)):

@@ -7,36 +7,34 @@ draws (latent interpolations, DCGAN's vector arithmetic, curve figures under
 ``index.html`` is the same document with every image inlined as a data URI and its style
 inlined too, so the single file opens from disk in any browser, or travels by mail.
 
+This module holds the stage (:func:`build`) and the sections that read what other stages wrote; the document
+and its HTML are :mod:`ganlab.report.document`, the latent-space drawings :mod:`ganlab.report.latents`.
+
 Sections appear for whatever exists: a run that has not trained yet is named with the command
 that trains it, not silently dropped.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import logging
 import math
-import os
 import re
-from dataclasses import dataclass, field
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from ganlab.data.kinds import image_distribution
 from ganlab.errors import GanlabError
 from ganlab.eval.metrics import headline_columns
-from ganlab.files import atomic_write, write_text_atomic
-from ganlab.images import save_figure, save_grid
+from ganlab.files import write_text_atomic
+from ganlab.images import save_figure
 from ganlab.models import registry
 from ganlab.report.config import ReportConfig
-from ganlab.report.samples import MODES, interpolation_grid
-from ganlab.runs import RunDir, load_generator
+from ganlab.report.document import Document, rebase_links, render_html
+from ganlab.report.latents import arithmetic_section, interpolation_section
+from ganlab.runs import RunDir
 from ganlab.train.config import RunParams
 
 log = logging.getLogger(__name__)
@@ -50,60 +48,6 @@ SUBREPORTS = (  # (title, markdown file under reports/, anchor)
     ("Transfer test (DCGAN, section 5.1)", "transfer/README.md", "transfer"),
     ("Sequence GANs", "sequences/README.md", "sequences"),
 )
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 72rem; margin: 2rem auto;
-       padding: 0 1rem; line-height: 1.45; color: #1b1b1b; }
-h1, h2, h3 { line-height: 1.2; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.5rem; }
-table { border-collapse: collapse; margin: .8rem 0; font-size: .9rem; }
-th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: left; } th { background: #f3f3f3; }
-img { max-width: 100%; image-rendering: pixelated; border: 1px solid #eee; vertical-align: top;
-      margin: 0 .6rem .6rem 0; }
-code { background: #f5f5f5; padding: 0 .2rem; } pre { background: #f5f5f5; padding: .6rem; overflow-x: auto; }
-nav ul { columns: 2; }
-"""
-
-
-@dataclass
-class Document:
-    """The Markdown being assembled, with what it refers to."""
-
-    out: Path
-    lines: list[str] = field(default_factory=list)
-    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, anchor)
-    missing: list[str] = field(default_factory=list)
-    images: int = 0
-
-    def section(self, title: str, anchor: str, intro: str = "") -> None:
-        self.sections.append((title, anchor))
-        self.lines += ["", f'<a id="{anchor}"></a>', "", f"## {title}", ""]
-        if intro:
-            self.lines += [intro, ""]
-
-    def image(self, path: Path, alt: str) -> bool:
-        """An image by its path relative to the report folder; a missing file is named instead."""
-        if not path.is_file():
-            self.note_missing(path, alt)
-            return False
-        self.lines += [f"![{alt}]({_relative(path, self.out)})", ""]
-        self.images += 1
-        return True
-
-    def image_row(self, items: list[tuple[Path, str]]) -> None:
-        """Images side by side (one paragraph), each named in a caption line above them."""
-        present = []
-        for path, alt in items:
-            if path.is_file():
-                present.append((path, alt))
-            else:
-                self.note_missing(path, alt)
-        if present:
-            self.lines += [" | ".join(alt for _, alt in present) + ":", "",
-                           " ".join(f"![{alt}]({_relative(path, self.out)})" for path, alt in present), ""]
-            self.images += len(present)
-
-    def note_missing(self, path: Path, what: str) -> None:
-        self.missing.append(str(path))
-        self.lines += [f"*{what}: `{path}` is missing.*", ""]
 
 
 def build(models: Mapping[str, RunParams], config: ReportConfig | None = None, root: str | Path = ".",
@@ -259,116 +203,8 @@ def subreport_section(doc: Document, path: Path, title: str, anchor: str) -> Non
         return
     text = path.read_text()
     text = re.sub(r"^(#+) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", text, flags=re.M)  # under ##
-    doc.lines += [_rebase_links(text, path.parent, doc.out), ""]
+    doc.lines += [rebase_links(text, path.parent, doc.out), ""]
     doc.images += len(re.findall(r"!\[[^\]]*\]\(", text))
-
-
-def interpolation_section(doc: Document, root: Path, runs: dict[str, Any], config: ReportConfig, figures: Path,
-                          device: str) -> None:
-    doc.section("Latent interpolations", "interpolations",
-                f"{config.interpolation_rows} walks of {config.interpolation_steps} images between random codes "
-                f"(seed {config.seed}) of each unconditional generator: lerp walks the straight line, slerp the "
-                "great circle, which keeps a Gaussian code at the norm the generator was trained on.")
-    for name, run in runs.items():
-        cls = registry.get(run.variant)
-        if cls.conditional or not image_distribution(run.data):
-            continue
-        if not cls.has_latent_walk:
-            doc.lines += [f"### {name}", "", f"No interpolation for `{run.variant}`: {cls.no_latent_walk_reason}.", ""]
-            continue
-        weights = RunDir.of(name, root / "data").generator
-        doc.lines += [f"### {name}", ""]
-        if not weights.is_file():
-            doc.note_missing(weights, f"{name}: no generator (`dvc repro train@{name}`)")
-            continue
-        variant = load_generator(weights, device)
-        doc.image_row([(interpolation_grid(variant, figures / f"{name}_{mode}.png", rows=config.interpolation_rows,
-                                           steps=config.interpolation_steps, mode=mode, seed=config.seed), mode)
-                       for mode in MODES])
-
-
-@torch.no_grad()
-def concept_arithmetic(variant: Any, config: ReportConfig) -> tuple[torch.Tensor, dict[str, tuple[torch.Tensor, int]]]:
-    """The numbered candidates (N, C, H, W) and, per title, its figure's images and row length: each
-    concept's samples beside the image of their mean code, then the result A - B + C and its noisy
-    variations."""
-    variant.nets.eval()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        g = torch.Generator(device=variant.device).manual_seed(config.seed)
-        z = variant.noise(config.arithmetic_candidates, generator=g)
-        if not z.is_floating_point():
-            raise GanlabError(f"report.arithmetic_run: {variant.name}'s codes are {z.dtype}, not continuous vectors")
-        candidates = variant.sample(z).cpu()
-        figures = {}
-        for title, concept in config.arithmetic.items():
-            means = [z[list(getattr(concept, part))].mean(0) for part in ("a", "b", "c")]
-            result = means[0] - means[1] + means[2]
-            noise = (torch.rand((config.arithmetic_variations - 1, *result.shape), generator=g, device=z.device)
-                     * 2 - 1) * config.arithmetic_noise
-            results = torch.cat([result[None], result[None] + noise])
-            mean_images = variant.sample(torch.stack(means)).cpu()
-            out = variant.sample(results).cpu()
-            width = max(config.arithmetic_variations, max(len(getattr(concept, p)) for p in "abc") + 1)
-            blank = torch.full_like(candidates[:1], 1.0)
-            rows = []
-            for k, part in enumerate("abc"):
-                picked = candidates[list(getattr(concept, part))]
-                row = torch.cat([picked, *[blank] * (width - len(picked) - 1), mean_images[k : k + 1]])
-                rows.append(row)
-            rows.append(torch.cat([out, *[blank] * (width - len(out))]))
-            figures[title] = (torch.cat(rows), width)
-    return candidates, figures
-
-
-def numbered_grid(images: torch.Tensor, path: Path, nrow: int) -> Path:
-    """A grid with each image's index written in its corner (for choosing concepts by number)."""
-    from PIL import Image, ImageDraw
-
-    save_grid(images, path, nrow, pad_value=1.0)
-    with Image.open(path) as im:
-        grid = im.convert("RGB")
-    h, w = images.shape[-2:]
-    scale = max(1, 64 // max(h, w))  # small images are enlarged so that the numbers stay legible
-    if scale > 1:
-        grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
-    draw = ImageDraw.Draw(grid)
-    pad = 2
-    for i in range(len(images)):
-        r, c = divmod(i, nrow)
-        x, y = (pad + c * (w + pad)) * scale, (pad + r * (h + pad)) * scale
-        draw.rectangle([x, y, x + 14 + 6 * len(str(i)), y + 12], fill=(255, 255, 160))
-        draw.text((x + 2, y), str(i), fill=(0, 0, 0))
-    with atomic_write(path) as fh:
-        grid.save(fh, format="png")
-    return path
-
-
-def arithmetic_section(doc: Document, root: Path, models: Mapping[str, RunParams], config: ReportConfig, figures: Path,
-                       device: str) -> None:
-    run = config.arithmetic_run
-    if not run or run not in models:
-        return
-    doc.section("Vector arithmetic", "arithmetic",
-                f"DCGAN's arithmetic on `{run}` (Radford et al. 2016, Figure 7): the codes of the candidates a "
-                "concept names are averaged, and the generator draws mean A - mean B + mean C. Each figure: the "
-                "rows A, B and C show the picked candidates with the image of their mean code last; the bottom "
-                f"row is the result, then {config.arithmetic_variations - 1} draws with uniform noise of "
-                f"+-{config.arithmetic_noise} added to its code. The concepts are picked by number in "
-                "`report.arithmetic` (params.yaml) from the candidates below.")
-    weights = RunDir.of(run, root / "data").generator
-    if not weights.is_file():
-        doc.note_missing(weights, f"{run}: no generator (`dvc repro train@{run}`)")
-        return
-    variant = load_generator(weights, device)
-    candidates, rows = concept_arithmetic(variant, config)
-    nrow = max(1, round(math.sqrt(len(candidates))))
-    doc.lines += [f"Candidates (seed {config.seed}):", ""]
-    doc.image(numbered_grid(candidates, figures / "candidates.png", nrow), "numbered candidates")
-    for i, (title, (grid, width)) in enumerate(rows.items()):
-        concept = config.arithmetic[title]
-        doc.lines += [f"### {title}", "", f"A = {list(concept.a)}, B = {list(concept.b)}, C = {list(concept.c)}", ""]
-        doc.image(save_grid(grid, figures / f"equation_{i}.png", width, pad_value=1.0), title)
 
 
 def latent_section(doc: Document, root: Path, runs: dict[str, Any]) -> None:
@@ -420,54 +256,4 @@ def evaluators_section(doc: Document, folder: Path) -> None:
                          f"`{str(e.get('weights_sha256'))[:16]}...` |")
     doc.lines.append("")
 
-
-# --------------------------------------------------------------------------- markdown -> html
-
-
-def _relative(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
-
-
-def _rebase_links(text: str, src: Path, dst: Path) -> str:
-    """Relative link targets in Markdown from folder SRC rewritten to work from folder DST."""
-    def fix(m: re.Match) -> str:
-        target = m.group(2)
-        if re.match(r"^[a-z]+:|^#|^/", target):
-            return m.group(0)
-        return f"{m.group(1)}({_relative(src / target, dst)})"
-
-    return re.sub(r"(!?\[[^\]]*\])\(([^)\s]+)\)", fix, text)
-
-
-MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml", ".gif": "image/gif"}
-
-
-def inline_images(page: str, base: Path) -> str:
-    """Every <img src> that is a relative path under BASE becomes a data URI; a file that is not
-    there stops the build (the page would show a broken image)."""
-    def embed(m: re.Match) -> str:
-        src = html.unescape(m.group(2))
-        if src.startswith("data:"):
-            return m.group(0)
-        path = base / src
-        mime = MIME.get(path.suffix.lower())
-        if mime is None:
-            raise GanlabError(f"report: image {src!r} has a type the page cannot embed ({path.suffix})")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise GanlabError(f"report: image {path} is linked but missing") from None
-        return f'{m.group(1)}"data:{mime};base64,{base64.b64encode(data).decode()}"'
-
-    return re.sub(r'(<img\b[^>]*?\bsrc=)"([^"]+)"', embed, page)
-
-
-def render_html(text: str, base: Path, title: str) -> str:
-    import markdown
-
-    body = markdown.markdown(text, extensions=["tables", "fenced_code"], output_format="html")
-    body = inline_images(body, base)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<style>{STYLE}</style>\n</head>\n'
-            f"<body>\n{body}\n</body>\n</html>\n")
 

@@ -35,7 +35,6 @@ import logging
 import math
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +42,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
+from ganlab import codedeps
 from ganlab.device import autocast_dtype
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write, write_json_atomic
@@ -74,15 +74,18 @@ class Monitor(Protocol):
 TrainConfig = TrainParams
 
 
-def code_fingerprint(cls: type) -> str:
-    """A hash of the source of the variant's modules (its class hierarchy), the variant base and
-    this trainer: a checkpoint written by other code is not resumed (DVC re-runs a stage when its
-    code changes, and a persisted checkpoint must not then hand back the old result)."""
-    modules = sorted({k.__module__ for k in cls.__mro__ if k.__module__.startswith("ganlab.")} | {__name__})
+def code_fingerprint(cls: type, src: Path | None = None) -> str:
+    """A hash of the source of every module the variant's class hierarchy and this trainer import, read
+    statically (ganlab.codedeps: the same closure as the train stage's code deps in dvc.yaml, so the shared
+    networks in blocks.py and the losses count as much as the variant's own file): a checkpoint written by
+    other code is not resumed (DVC re-runs a stage when its code changes, and a persisted checkpoint must
+    not then hand back the old result)."""
+    src = src if src is not None else Path(__file__).resolve().parents[2]  # the folder holding the package
+    roots = {k.__module__ for k in cls.__mro__ if k.__module__.startswith("ganlab.")} | {__name__}
     h = hashlib.sha256()
-    for name in modules:
-        origin = getattr(sys.modules.get(name), "__file__", None)
-        h.update(name.encode() + (Path(origin).read_bytes() if origin else b""))
+    for name in codedeps.module_closure(sorted(roots), src):
+        origin = codedeps.module_file(name, src)
+        h.update(name.encode() + (origin.read_bytes() if origin is not None else b""))
     return h.hexdigest()[:16]
 
 
