@@ -77,3 +77,29 @@ def weights(variant) -> dict[str, torch.Tensor]:
 def config(**kw) -> TrainConfig:
     return TrainConfig(**{"steps": 4, "batch_size": 8, "checkpoint_every": 2, "sample_every": 2, "log_every": 1,
                           "n_samples": 4, **kw})
+
+
+# The mechanism tests' own builders (tests/models/test_<variant>.py): a variant with exactly the settings a
+# test names (not its CONTRACT), random images, and a 3-step run.
+
+
+def build(name: str, classes: int = 0, seed: int = 0, **config):
+    cls = registry.get(name)
+    torch.manual_seed(seed)
+    return cls(cls.Config(**config), DataSpec(SHAPE, classes), torch.device("cpu"))
+
+
+def build_labelled(name: str, shape=SHAPE, n_classes: int = 10, **kw):
+    """A variant on ``n_classes`` labelled classes (the conditional GANs' tests), seed 0."""
+    cls = registry.get(name)
+    torch.manual_seed(0)
+    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
+
+
+def random_images(n: int, seed: int = 1) -> torch.Tensor:
+    return torch.rand(n, *SHAPE, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def short_config(**kw) -> TrainConfig:
+    return TrainConfig(**{"steps": 3, "batch_size": 8, "checkpoint_every": 3, "sample_every": 3, "log_every": 1,
+                          "n_samples": 20, **kw})

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_variants import build_labelled as make
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 
 CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
 
 SHAPE = (1, 28, 28)
-
-
-def make(name: str, shape=SHAPE, n_classes: int = 10, **kw):
-    cls = registry.get(name)
-    torch.manual_seed(0)
-    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
 
 
 def test_acgan_discriminator_has_a_class_head_and_both_players_use_the_class_loss():

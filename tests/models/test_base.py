@@ -3,17 +3,7 @@
 from __future__ import annotations
 
 import torch
-
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
-
-SHAPE = (1, 28, 28)
-
-
-def make(name: str, shape=SHAPE, n_classes: int = 10, **kw):
-    cls = registry.get(name)
-    torch.manual_seed(0)
-    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
+from tiny_variants import build_labelled as make
 
 
 def test_conditional_grids_put_one_class_per_column():

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_variants import build as make, random_images as images, short_config as config
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
-from ganlab.train.trainer import TrainConfig, Trainer
+from ganlab.train.trainer import Trainer
 
 CONTRACT = {"width": 8, "hidden": 8, "z_dim": 8}  # the contract test's settings (read by tests/tiny_variants.py)
-
-SHAPE = (1, 28, 28)
-
-
-def make(name: str, classes: int = 0, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    return cls(cls.Config(**config), DataSpec(SHAPE, classes), torch.device("cpu"))
-
-
-def images(n: int, seed: int = 1) -> torch.Tensor:
-    return torch.rand(n, *SHAPE, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-
-
-def config(**kw) -> TrainConfig:
-    return TrainConfig(**{"steps": 3, "batch_size": 8, "checkpoint_every": 3, "sample_every": 3, "log_every": 1,
-                          "n_samples": 20, **kw})
 
 
 def test_began_k_follows_the_proportional_control_and_stays_in_0_1():

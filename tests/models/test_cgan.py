@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import torch
+from tiny_variants import build_labelled as make
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 
 CONTRACT = {"hidden": 32}  # the contract test's settings (read by tests/tiny_variants.py)
-
-SHAPE = (1, 28, 28)
-
-
-def make(name: str, shape=SHAPE, n_classes: int = 10, **kw):
-    cls = registry.get(name)
-    torch.manual_seed(0)
-    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
 
 
 def test_cgan_feeds_the_one_hot_label_to_both_networks_with_the_papers_dropout():

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_variants import build_labelled as make
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 from ganlab.train.trainer import TrainConfig, Trainer
 
 CONTRACT = {"hidden": 32}  # the contract test's settings (read by tests/tiny_variants.py)
-
-SHAPE = (1, 28, 28)
-
-
-def make(name: str, shape=SHAPE, n_classes: int = 10, **kw):
-    cls = registry.get(name)
-    torch.manual_seed(0)
-    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
 
 
 def test_toy_gan_is_the_affine_generator_and_logistic_discriminator():

@@ -5,20 +5,13 @@ from __future__ import annotations
 import math
 
 import torch
+from tiny_variants import build_labelled as make
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 from ganlab.train.trainer import TrainConfig, Trainer
 
 CONTRACT = {"width": 8}  # the contract test's settings (read by tests/tiny_variants.py)
 
 SHAPE = (1, 28, 28)
-
-
-def make(name: str, shape=SHAPE, n_classes: int = 10, **kw):
-    cls = registry.get(name)
-    torch.manual_seed(0)
-    return cls(cls.Config(**kw), DataSpec(shape, n_classes), torch.device("cpu"))
 
 
 def test_infogan_q_shares_the_discriminator_body_and_learns_the_codes():

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_variants import build as make, random_images as images
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 
 CONTRACT = {"width": 8, "hidden": 16, "z_dim": 8}  # the contract test's settings (read by tests/tiny_variants.py)
 
 SHAPE = (1, 28, 28)
-
-
-def make(name: str, classes: int = 0, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    return cls(cls.Config(**config), DataSpec(SHAPE, classes), torch.device("cpu"))
-
-
-def images(n: int, seed: int = 1) -> torch.Tensor:
-    return torch.rand(n, *SHAPE, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
 def test_lapgan_pyramid_rebuilds_the_image_exactly():
