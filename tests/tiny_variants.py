@@ -103,3 +103,38 @@ def random_images(n: int, seed: int = 1) -> torch.Tensor:
 def short_config(**kw) -> TrainConfig:
     return TrainConfig(**{"steps": 3, "batch_size": 8, "checkpoint_every": 3, "sample_every": 3, "log_every": 1,
                           "n_samples": 20, **kw})
+
+
+#: the translation variants' mechanism tests: their settings, built on two domains (labels 0 and 1)
+TRANSLATION = {"cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6},
+               "discogan": {"width": 4, "pool_size": 6}}
+
+
+def build_translation(name: str, seed: int = 0, **config):
+    cls = registry.get(name)
+    torch.manual_seed(seed)
+    return cls(cls.Config(**{**TRANSLATION[name], **config}), DataSpec(SHAPE, 2), torch.device("cpu"))
+
+
+def domain_batch(labels: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random images with the given domain labels."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(len(labels), *SHAPE, generator=g) * 2 - 1, torch.tensor(labels)
+
+
+#: the sequence variants' mechanism tests: token sequences of SEQ_LENGTH over SEQ_VOCAB, and their settings
+#: (each variant takes the fields its Config has)
+SEQ_LENGTH, SEQ_VOCAB = 6, 9
+SEQUENCE = {"embed": 8, "hidden": 8, "pretrain_steps": 2, "d_pretrain_steps": 2, "d_steps": 3, "rollouts": 4,
+            "d_embed": 8, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (4, 4, 4)}
+
+
+def build_sequence(name: str, seed: int = 0, **config):
+    cls = registry.get(name)
+    torch.manual_seed(seed)
+    fields = {k: v for k, v in {**SEQUENCE, **config}.items() if k in cls.Config.__dataclass_fields__}
+    return cls(cls.Config(**fields), DataSpec((SEQ_LENGTH,), 0, vocab=SEQ_VOCAB), torch.device("cpu"))
+
+
+def random_tokens(n: int, seed: int = 1) -> torch.Tensor:
+    return torch.randint(0, SEQ_VOCAB, (n, SEQ_LENGTH), generator=torch.Generator().manual_seed(seed))

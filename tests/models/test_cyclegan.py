@@ -8,31 +8,16 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_variants import build_translation as make, domain_batch as batch
 
 from ganlab.errors import ParamsError
 from ganlab.models import registry
-from ganlab.models.base import DataSpec
 from ganlab.models.cyclegan import ImageHistory, lsgan_d_loss, lsgan_g_loss, patch_discriminator
 
 CONTRACT = {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6, "lambda_identity": 0.5}  # the contract test's settings (read by tests/tiny_variants.py)
 CONTRACT_CLASSES = 2  # the two domains, A = 0 and B = 1
 
 SHAPE = (1, 28, 28)
-
-
-TINY = {"cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6},
-        "discogan": {"width": 4, "pool_size": 6}}
-
-
-def make(name: str, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    return cls(cls.Config(**{**TINY[name], **config}), DataSpec(SHAPE, 2), torch.device("cpu"))
-
-
-def batch(labels: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(len(labels), *SHAPE, generator=g) * 2 - 1, torch.tensor(labels)
 
 
 # --------------------------------------------------------------------------- losses

@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny_variants import build_translation as make, domain_batch as batch
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 from ganlab.models.discogan import discogan_discriminator, discogan_encoder, discogan_generator
 from ganlab.models.losses import d_loss_bce, g_loss_nonsaturating
 
@@ -18,21 +17,6 @@ CONTRACT = {"width": 4, "pool_size": 6}  # the contract test's settings (read by
 CONTRACT_CLASSES = 2  # likewise
 
 SHAPE = (1, 28, 28)
-
-
-TINY = {"cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6},
-        "discogan": {"width": 4, "pool_size": 6}}
-
-
-def make(name: str, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    return cls(cls.Config(**{**TINY[name], **config}), DataSpec(SHAPE, 2), torch.device("cpu"))
-
-
-def batch(labels: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(len(labels), *SHAPE, generator=g) * 2 - 1, torch.tensor(labels)
 
 
 def test_discogan_reconstruction_is_the_mse_of_the_round_trip_or_the_cosine_distance():

@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import torch
+from tiny_variants import SEQ_LENGTH as LENGTH, build_sequence as make, random_tokens as tokens
 
-from ganlab.models import registry
-from ganlab.models.base import DataSpec
 
 CONTRACT = {"embed": 4, "hidden": 4, "pretrain_steps": 1, "d_pretrain_steps": 1, "d_steps": 2, "d_embed": 4, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (3, 3, 2)}  # the contract test's settings (read by tests/tiny_variants.py)
-
-LENGTH, VOCAB = 6, 9
-TINY = {"embed": 8, "hidden": 8, "pretrain_steps": 2, "d_pretrain_steps": 2, "d_steps": 3, "rollouts": 4,
-        "d_embed": 8, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (4, 4, 4)}
-
-
-def make(name: str, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    fields = {k: v for k, v in {**TINY, **config}.items() if k in cls.Config.__dataclass_fields__}
-    return cls(cls.Config(**fields), DataSpec((LENGTH,), 0, vocab=VOCAB), torch.device("cpu"))
-
-
-def tokens(n: int, seed: int = 1) -> torch.Tensor:
-    return torch.randint(0, VOCAB, (n, LENGTH), generator=torch.Generator().manual_seed(seed))
 
 
 def test_maligan_weights_are_normalised_importance_ratios_minus_their_mean():

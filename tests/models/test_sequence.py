@@ -10,26 +10,12 @@ import json
 
 import pytest
 import torch
+from tiny_variants import SEQ_LENGTH as LENGTH, SEQ_VOCAB as VOCAB, build_sequence as make, random_tokens as tokens
 
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.models.sequence import LSTMLanguageModel, inverse_cdf
 from ganlab.train.trainer import TrainConfig, Trainer
-
-LENGTH, VOCAB = 6, 9
-TINY = {"embed": 8, "hidden": 8, "pretrain_steps": 2, "d_pretrain_steps": 2, "d_steps": 3, "rollouts": 4,
-        "d_embed": 8, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (4, 4, 4)}
-
-
-def make(name: str, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    fields = {k: v for k, v in {**TINY, **config}.items() if k in cls.Config.__dataclass_fields__}
-    return cls(cls.Config(**fields), DataSpec((LENGTH,), 0, vocab=VOCAB), torch.device("cpu"))
-
-
-def tokens(n: int, seed: int = 1) -> torch.Tensor:
-    return torch.randint(0, VOCAB, (n, LENGTH), generator=torch.Generator().manual_seed(seed))
 
 
 # --------------------------------------------------------------------------- the language model

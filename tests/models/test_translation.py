@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_variants import TRANSLATION as TINY, build_translation as make, domain_batch as batch
 
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.models import registry
@@ -16,20 +17,7 @@ from ganlab.runs import RunDir, load_generator
 from ganlab.train.trainer import TrainConfig, Trainer
 
 SHAPE = (1, 28, 28)
-TINY = {"cyclegan": {"width": 4, "n_blocks": 1, "history": 3, "pool_size": 6},
-        "discogan": {"width": 4, "pool_size": 6}}
 VARIANTS = sorted(TINY)
-
-
-def make(name: str, seed: int = 0, **config):
-    cls = registry.get(name)
-    torch.manual_seed(seed)
-    return cls(cls.Config(**{**TINY[name], **config}), DataSpec(SHAPE, 2), torch.device("cpu"))
-
-
-def batch(labels: list[int], seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(len(labels), *SHAPE, generator=g) * 2 - 1, torch.tensor(labels)
 
 
 def weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
