@@ -134,7 +134,9 @@ def train(
     params: Path = typer.Option(Path("params.yaml"), help="The params file."),
     data_root: Path = typer.Option(Path("data"), help="Datasets are read from DATA_ROOT/<dataset>."),
     out: Optional[Path] = typer.Option(None, help="Output folder; default DATA_ROOT/models/<run>."),
-    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when it has the same settings."),
+    restart: bool = typer.Option(False, "--restart", help="Start over, replacing the run in OUT. Without it a "
+                                 "run with the same settings continues, and one with other settings or more "
+                                 "steps done is kept and this one refused."),
     steps: Optional[int] = typer.Option(None, help="Override models.<run>.train.steps."),
     device: Optional[str] = typer.Option(None, help="Override models.<run>.train.device (auto, cpu, cuda, mps)."),
 ) -> None:
@@ -150,7 +152,7 @@ def train(
     if overrides:
         t = run_guarded(_section, type(r.train), **{**dataclasses.asdict(r.train), **overrides})
         p = dataclasses.replace(p, models={**p.models, run: dataclasses.replace(r, train=t)})
-    summary = run_guarded(train_run, p.models, run, data_root, out, resume=resume)
+    summary = run_guarded(train_run, p.models, run, data_root, out, restart="yes" if restart else "no")
     log.info("%s: step %d%s", run, summary["step"], "" if summary["finished"] else " (stopped early)")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,26 @@ class RunDir:
     def dvclive(self) -> Path:
         """dvclive/: the logged series, for ``dvc plots``."""
         return self.root / "dvclive"
+
+    @property
+    def lock(self) -> Path:
+        """.lock: locked by the process that trains in the folder, and naming it (``ganlab.files.folder_lock``)."""
+        return self.root / ".lock"
+
+    def entries(self) -> tuple[Path, ...]:
+        """Everything a run writes in its folder; ``foreign`` is what else is there."""
+        return (self.checkpoint, self.generator, self.summary, self.samples, self.dvclive, self.lock)
+
+    def foreign(self) -> list[str]:
+        """What in the folder a run did not write, when the folder holds no run: [] for a missing or empty
+        folder, and for one that holds a run (checkpoint, summary or generator; a run never touches the other
+        files of its folder). Own are a run's files, the temporary file of an interrupted atomic write
+        (``.<name>.<random>.tmp``) and the ``.gitignore`` DVC writes beside a stage's outputs."""
+        if not self.root.is_dir() or any(p.exists() for p in (self.checkpoint, self.summary, self.generator)):
+            return []
+        own = {p.name for p in self.entries()} | {".gitignore"}
+        return sorted(n for n in os.listdir(self.root)
+                      if n not in own and not (n.startswith(".") and n.endswith(".tmp")))
 
 
 # --------------------------------------------------------------------------- building a variant

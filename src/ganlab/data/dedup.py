@@ -38,7 +38,7 @@ from ganlab.data.faces import _Reject, decode_photo, grey, iter_photo_inputs, sh
 from ganlab.data.formats import ImageData, ImageSplit, PhotoData
 from ganlab.data.hashindex import hamming, near_pairs
 from ganlab.errors import DataFormatError
-from ganlab.files import atomic_directory, atomic_write, write_json_atomic
+from ganlab.files import atomic_directory, atomic_write, check_output_folder, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +289,8 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
     ``metrics.json`` (counts only, for ``dvc metrics``) go there instead of into ``out``.
     """
     source, out = Path(source), Path(out)
+    inputs = [p for p in (source, eval_source) if p is not None]
+    check_output_folder(out, INFO_FILE, inputs)  # before the work, not after it
     train, rejects = load_image_set(source)
     if len(train) == 0:
         raise DataFormatError(f"{source}: no readable images ({len(rejects)} files rejected)")
@@ -333,7 +335,7 @@ def _write_dedup(train: ImageSet, keep: np.ndarray, kept_eval: ImageSet | None, 
                  report_dir: str | os.PathLike | None) -> None:
     kept = train.subset(keep)
     base_info = read_info(source) if source.is_dir() and (source / INFO_FILE).exists() else {}
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, INFO_FILE, inputs=[p for p in (source, eval_source) if p is not None]) as tmp:
         if kept.blobs is not None:  # files of any size: keep their original bytes
             classes = sorted(set(kept.labels))
             content: Any = PhotoData(kept.ids, kept.blobs, np.asarray([classes.index(x) for x in kept.labels]), classes)

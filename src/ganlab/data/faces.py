@@ -31,7 +31,7 @@ from ganlab.data.config import FacesParams
 from ganlab.data.datasets import INFO_FILE, load_photos, read_info, write_content
 from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import DataFormatError, GanlabError
-from ganlab.files import atomic_directory, atomic_write, write_json_atomic
+from ganlab.files import atomic_directory, atomic_write, check_output_folder, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +231,7 @@ def is_test_person(label: str, test_fraction: float) -> bool:
 def crop_faces(source: str | os.PathLike, out: str | os.PathLike, config: FacesParams, workers: int = 0,
                progress: bool = True) -> dict[str, Any]:
     """Detect and crop every face under ``source`` into dataset folder ``out``."""
+    check_output_folder(out, INFO_FILE, [source])  # before the work, not after it
     items = list(iter_photo_inputs(source))
     if not items:
         raise DataFormatError(f"{source}: holds no files")
@@ -272,7 +273,7 @@ def _write_faces(faces: list[Face], rejects: list[tuple[str, str, str]], out: Pa
         },
         class_names,
     )
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, INFO_FILE, inputs=[source]) as tmp:
         summary = write_content(content, tmp)
         with atomic_write(tmp / "manifest.csv", "w") as fh:
             w = csv.writer(fh)

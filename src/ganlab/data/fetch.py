@@ -24,7 +24,7 @@ from ganlab.data.download import _Unreachable, download, verify
 from ganlab.data.formats import ImageData, read_any_image_folder
 from ganlab.data.sources import DATASETS, DatasetSpec, SourceFile, Variant
 from ganlab.errors import ChecksumError, DataFormatError, FetchError
-from ganlab.files import atomic_directory, hash_file, write_json_atomic
+from ganlab.files import atomic_directory, check_output_folder, hash_file, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,7 @@ def fetch_dataset(
     if name not in DATASETS:
         raise FetchError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
     spec = DATASETS[name]
+    check_output_folder(out, INFO_FILE)  # before the download, not after it
     chosen = choose_variant(spec, variant, mirror_dir())
     log.info("%s: variant %s (%s)", name, chosen.name, chosen.description)
     obtained = obtain(spec, chosen, timeout=timeout, retries=retries, progress=progress)
@@ -192,6 +193,7 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
         raise FetchError(f"{source}: no such file or folder")
     if not source.is_dir() and not is_archive(source):
         raise FetchError(f"{source}: not a folder or an archive ({', '.join(('.tar.gz', '.tgz', '.tar', '.zip'))})")
+    check_output_folder(out, INFO_FILE, [source])  # before reading, not after it
     content = read_any_image_folder(source)
     layout = "split/class" if isinstance(content, ImageData) else "photo-folder"
     digest = hash_file(source) if source.is_file() else _tree_sha256(source)
@@ -204,11 +206,11 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
         "source": {"files": [{"name": source.name, "origin": "local", "path": str(source.resolve()), "sha256": digest}]},
         "sha256": {source.name: digest},
     }
-    return _write(content, Path(out), info)
+    return _write(content, Path(out), info, inputs=[source])
 
 
-def _write(content, out: Path, info: dict[str, Any]) -> dict[str, Any]:
-    with atomic_directory(out) as tmp:
+def _write(content, out: Path, info: dict[str, Any], inputs: list[Path] = ()) -> dict[str, Any]:
+    with atomic_directory(out, INFO_FILE, inputs) as tmp:
         summary = write_content(content, tmp)
         info = {**info, **summary, "ganlab_version": __version__}
         write_json_atomic(tmp / INFO_FILE, info)
