@@ -322,7 +322,7 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
     report["rejected"] = [{"source": s, "reason": r, "detail": d} for s, r, d in rejects]
     report["clusters"] = [[train.ids[i] for i in c] for c in clusters]
     report["config"] = asdict(config)
-    _write_dedup(train, keep, kept_eval, clusters, report, source, out, config, report_dir)
+    _write_dedup(train, keep, kept_eval, clusters, report, source, out, config, report_dir, inputs)
     log.info("dedup: %d -> %d images (%d clusters, %d candidate pairs, %d confirmed)%s -> %s",
              report["n_in"], report["n_out"], len(clusters), stats["candidate_pairs"], stats["confirmed_pairs"],
              f"; {report['leakage']['train_with_near_duplicate_in_eval']} leak into the eval set" if "leakage" in report else "",
@@ -332,10 +332,10 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
 
 def _write_dedup(train: ImageSet, keep: np.ndarray, kept_eval: ImageSet | None, clusters: list[list[int]],
                  report: dict[str, Any], source: Path, out: Path, config: DedupParams,
-                 report_dir: str | os.PathLike | None) -> None:
+                 report_dir: str | os.PathLike | None, inputs: list[Path]) -> None:
     kept = train.subset(keep)
     base_info = read_info(source) if source.is_dir() and (source / INFO_FILE).exists() else {}
-    with atomic_directory(out, INFO_FILE, inputs=[p for p in (source, eval_source) if p is not None]) as tmp:
+    with atomic_directory(out, INFO_FILE, inputs) as tmp:
         if kept.blobs is not None:  # files of any size: keep their original bytes
             classes = sorted(set(kept.labels))
             content: Any = PhotoData(kept.ids, kept.blobs, np.asarray([classes.index(x) for x in kept.labels]), classes)
