@@ -138,7 +138,7 @@ def train(
                                  "run with the same settings continues, and one with other settings or more "
                                  "steps done is kept and this one refused."),
     steps: Optional[int] = typer.Option(None, help="Override models.<run>.train.steps."),
-    device: Optional[str] = typer.Option(None, help="Override models.<run>.train.device (auto, cpu, cuda, mps)."),
+    device: Optional[str] = typer.Option(None, help="Override models.<run>.train.device (auto, cpu, cuda, cuda:N, mps)."),
 ) -> None:
     """Train one run of params.yaml, as stage train@<run> does (also under torchrun)."""
     import dataclasses
