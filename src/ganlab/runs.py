@@ -275,9 +275,9 @@ def _step(value: Any, path: Path, error: type[GanlabError]) -> int:
 
 
 def _variant_class(value: Any, path: Path, error: type[GanlabError]) -> type[Variant]:
-    if not isinstance(value, str) or value not in registry.names():
-        raise error(f"{path}: variant = {show(value)} is not a registered variant; registered: "
-                    f"{', '.join(registry.names())}")
+    names = registry.names()
+    if not isinstance(value, str) or value not in names:
+        raise error(f"{path}: variant = {show(value)} is not a registered variant; registered: {', '.join(names)}")
     return registry.get(value)
 
 
