@@ -208,22 +208,20 @@ def pipeline(
 def sample(
     model: str = typer.Argument(..., help="A generator: a generator.pt file, a folder holding one, or a run name "
                                 "(data/models/<run>/generator.pt); `dvc artifacts get` or `dvc get` fetches shared ones."),
-    n: int = typer.Option(64, "--n", help="Samples in the grid."),
-    out: Path = typer.Option(Path("grid.png"), help="The PNG to write."),
-    seed: int = typer.Option(0, help="Seed of the latent codes."),
+    n: int = typer.Option(64, "--n", help="Samples in the grid, 1 to 1024."),
+    out: Path = typer.Option(Path("grid.png"), help="The PNG to write, in an existing folder; an existing PNG is "
+                             "replaced, any other file is left alone."),
+    seed: int = typer.Option(0, help="Seed of the latent codes, >= 0."),
     interpolate: bool = typer.Option(False, "--interpolate", help="Rows of walks between random codes instead."),
     mode: str = typer.Option("slerp", help="Interpolation: slerp (along the sphere) or lerp (straight line)."),
-    steps: int = typer.Option(8, help="Images per interpolation row."),
+    steps: int = typer.Option(8, help="Images per interpolation row, >= 2."),
 ) -> None:
     """Draw a grid of samples (or latent interpolations) from a trained generator."""
-    from ganlab.report.samples import interpolation_grid, sample_grid
-    from ganlab.runs import RunDir, load_generator
+    from ganlab.report.samples import check_sample_options, interpolation_grid, sample_grid
+    from ganlab.runs import find_generator, load_generator
 
-    path = Path(model)
-    if path.is_dir():
-        path = RunDir(path).generator
-    elif not path.exists() and "/" not in model and not model.endswith(".pt"):
-        path = RunDir.of(model).generator
+    run_guarded(check_sample_options, n, out, seed, interpolate, steps, mode)  # before anything is read
+    path = run_guarded(find_generator, model)
     variant = run_guarded(load_generator, path)
     if interpolate:
         written = run_guarded(interpolation_grid, variant, out, rows=max(1, n // steps), steps=steps, mode=mode,
