@@ -43,7 +43,10 @@ def run(trained: RunDir, tmp_path: Path) -> RunDir:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file under ``folder`` with its bytes, but the run folder's lock file (ganlab.files.folder_lock),
+    which a refused ``ganlab train`` takes before it reads the checkpoint."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
 
 
 def refused(args: list[str], caplog: pytest.LogCaptureFixture, *needles: str) -> str:
@@ -138,7 +141,7 @@ def test_a_torch_file_without_a_checkpoints_keys_is_not_resumed(toy, tmp_path, c
     torch.save({"foo": 1}, RunDir(out).checkpoint)
     before = snapshot(out)
     refused(train(toy, out, 3), caplog, f"{RunDir(out).checkpoint}: not a readable checkpoint (it has no step, "
-            "variant, model, rng; it has foo); delete it to start over")
+            "variant, model, rng; it has foo); the run was kept: pass --restart to replace it")
     assert snapshot(out) == before
 
 
@@ -150,7 +153,7 @@ def test_a_checkpoint_with_a_flipped_byte_is_not_resumed(toy, tmp_path, caplog, 
     checkpoint = RunDir(out).checkpoint
     flipped(checkpoint, zip_regions(checkpoint)[region], checkpoint)
     before = snapshot(out)
-    refused(train(toy, out, 6), caplog, f"{checkpoint}: damaged file (", "; delete it to start over")
+    refused(train(toy, out, 6), caplog, f"{checkpoint}: damaged file (", "; the run was kept: pass --restart to replace it")
     assert snapshot(out) == before  # no silent resume, and nothing of the run removed
 
 
@@ -160,7 +163,7 @@ def test_a_generator_file_in_place_of_the_checkpoint_is_not_resumed(toy, tmp_pat
     shutil.copyfile(RunDir(out).generator, RunDir(out).checkpoint)
     before = snapshot(out)
     refused(train(toy, out, 6), caplog,
-            f"{RunDir(out).checkpoint} is a generator file, not a checkpoint; delete it to start over")
+            f"{RunDir(out).checkpoint} is a generator file, not a checkpoint; the run was kept: pass --restart to replace it")
     assert snapshot(out) == before
 
 
