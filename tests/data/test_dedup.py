@@ -147,7 +147,7 @@ def test_a_dataset_or_folder_without_images_is_an_error_naming_it(tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "a.txt").write_bytes(b"eggs\n")
-    with pytest.raises(DataFormatError, match=r"notes: no readable images \(1 files rejected: a\.txt: not-an-image"):
+    with pytest.raises(DataFormatError, match=r"notes: no readable images \(1 files rejected: a\.txt: no image format recognises its first bytes b'eggs"):
         run_dedup(notes, tmp_path / "out", DedupParams(), progress=False)
     (notes / "b.png").write_bytes(cv2.imencode(".png", synthetic_photo(5))[1].tobytes())
     no_eval = tmp_path / "no-eval"

@@ -83,7 +83,8 @@ def load_image_set(source: str | os.PathLike, split: str | None = None) -> tuple
         info = read_info(source)
         if info.get("kind") == "images":
             if not info.get("files"):
-                raise DataFormatError(f"{source}: an image dataset with no splits (counts {info.get('counts', {})}); no images to de-duplicate")
+                raise DataFormatError(f"{source}: an image dataset with no splits (counts {info.get('counts', {})}); "
+                                      "no images to de-duplicate")
             split = split or ("train" if "train" in info["files"] else next(iter(info["files"])))
             data, classes = load_images(source, split)
             ids = [str(i) for i in data.ids] if data.ids is not None else [f"{split}/{i}" for i in range(len(data.labels))]
@@ -294,13 +295,14 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
     source, out = Path(source), Path(out)
     train, rejects = load_image_set(source)
     if len(train) == 0:
-        first = "; ".join(f"{s}: {r}, {d}" for s, r, d in rejects[:3])
+        first = "; ".join(f"{s}: {d}" for s, _, d in rejects[:3])
         raise DataFormatError(f"{source}: no readable images ({len(rejects)} files rejected{': ' + first if first else ''})")
     evaluation = None
     if eval_source is not None:
         evaluation, eval_rejects = load_image_set(eval_source)
         if len(evaluation) == 0:
-            raise DataFormatError(f"{eval_source}: no readable images to check leakage against ({len(eval_rejects)} files rejected)")
+            raise DataFormatError(f"{eval_source}: no readable images to check leakage against "
+                                  f"({len(eval_rejects)} files rejected)")
     elif source.is_dir() and (source / INFO_FILE).exists() and "test" in read_info(source).get("files", {}):
         evaluation, _ = load_image_set(source, "test")
         eval_source = f"{source} (test split)"
