@@ -12,8 +12,10 @@ import hashlib
 import http.server
 import io
 import pickle
+import struct
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,6 +148,29 @@ def flipped(path: Path, offset: int, to: Path) -> Path:
     data[offset] ^= 0x10
     to.write_bytes(bytes(data))
     return to
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG of a few hundred bytes whose header claims ``width`` x ``height`` grey pixels: a decompression bomb.
+
+    Its data holds four zero rows, so only a reader that trusts the header allocates the rest.
+    """
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey, no interlace
+    idat = zlib.compress(bytes((width + 1) * 4), 9)  # four rows, filter byte 0 each
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A deflated zip: runs of zeros shrink about 1000x, so a bomb over a limit stays a few KB."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
 
 
 @dataclass

@@ -75,12 +75,16 @@ class ImageSet:
 def load_image_set(source: str | os.PathLike, split: str | None = None) -> tuple[ImageSet, list[tuple[str, str, str]]]:
     """An image dataset's split (default: train, else all), or a folder/archive of image files.
 
-    Returns the set and the files that could not be used: (source, reason, detail).
+    Returns the set and the files that could not be used: (source, reason, detail). Files are read
+    within the archive limits and decoded within formats.MAX_PIXELS; what is over them is rejected.
     """
     source = Path(source)
     if source.is_dir() and (source / INFO_FILE).exists():
         info = read_info(source)
         if info.get("kind") == "images":
+            if not info.get("files"):
+                raise DataFormatError(f"{source}: an image dataset with no splits (counts {info.get('counts', {})}); "
+                                      "no images to de-duplicate")
             split = split or ("train" if "train" in info["files"] else next(iter(info["files"])))
             data, classes = load_images(source, split)
             ids = [str(i) for i in data.ids] if data.ids is not None else [f"{split}/{i}" for i in range(len(data.labels))]
@@ -93,7 +97,7 @@ def load_image_set(source: str | os.PathLike, split: str | None = None) -> tuple
     ids, images, labels, blobs, rejects = [], [], [], [], []
     for item in iter_photo_inputs(source):
         try:
-            arr = decode_photo(item.data, item.error)
+            arr = decode_photo(item.data, item.error, item.reason)
         except _Reject as rej:
             rejects.append((item.source, rej.reason, rej.detail))
             continue
@@ -293,10 +297,14 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
     check_output_folder(out, INFO_FILE, inputs)  # before the work, not after it
     train, rejects = load_image_set(source)
     if len(train) == 0:
-        raise DataFormatError(f"{source}: no readable images ({len(rejects)} files rejected)")
+        first = "; ".join(f"{s}: {d}" for s, _, d in rejects[:3])
+        raise DataFormatError(f"{source}: no readable images ({len(rejects)} files rejected{': ' + first if first else ''})")
     evaluation = None
     if eval_source is not None:
-        evaluation, _ = load_image_set(eval_source)
+        evaluation, eval_rejects = load_image_set(eval_source)
+        if len(evaluation) == 0:
+            raise DataFormatError(f"{eval_source}: no readable images to check leakage against "
+                                  f"({len(eval_rejects)} files rejected)")
     elif source.is_dir() and (source / INFO_FILE).exists() and "test" in read_info(source).get("files", {}):
         evaluation, _ = load_image_set(source, "test")
         eval_source = f"{source} (test split)"

@@ -21,7 +21,7 @@ from ganlab import __version__
 from ganlab.data.archives import is_archive, iter_members
 from ganlab.data.datasets import INFO_FILE, write_content
 from ganlab.data.download import _Unreachable, download, verify
-from ganlab.data.formats import ImageData, read_any_image_folder
+from ganlab.data.formats import ImageData, PhotoData, is_image_name, read_any_image_folder
 from ganlab.data.sources import DATASETS, DatasetSpec, SourceFile, Variant
 from ganlab.errors import ChecksumError, DataFormatError, FetchError
 from ganlab.files import atomic_directory, check_output_folder, hash_file, write_json_atomic
@@ -177,6 +177,8 @@ def fetch_dataset(
         "source": {"homepage": spec.homepage, "files": [_describe(o, digests[o.file.name]) for o in obtained]},
         "sha256": digests,
     }
+    if rejected := _rejected(content):  # only when some were: the official datasets' records stay as they were
+        info["rejected"] = rejected
     return _write(content, Path(out), info)
 
 
@@ -184,7 +186,8 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
     """Bring a user's archive or folder of images into canonical form (``--from``).
 
     ``split/class/*.jpg|png`` trees become labelled image arrays; anything else (folders of
-    photos, loose photos) is kept as encoded photos labelled by folder.
+    photos, loose photos) is kept as encoded photos labelled by folder. Files over the size limits
+    are left out and listed in dataset.json's ``rejected``.
     """
     source = Path(source)
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
@@ -205,8 +208,16 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
         "official": False,
         "source": {"files": [{"name": source.name, "origin": "local", "path": str(source.resolve()), "sha256": digest}]},
         "sha256": {source.name: digest},
+        "rejected": _rejected(content),
     }
     return _write(content, Path(out), info, inputs=[source])
+
+
+def _rejected(content: Any) -> list[dict[str, str]]:
+    """The files an image folder or archive held but the dataset leaves out, each with its reason."""
+    if not isinstance(content, (ImageData, PhotoData)):
+        return []
+    return [{"path": r.path, "reason": r.reason, "detail": r.detail} for r in content.rejected]
 
 
 def _write(content, out: Path, info: dict[str, Any], inputs: list[Path] = ()) -> dict[str, Any]:
@@ -220,8 +231,12 @@ def _write(content, out: Path, info: dict[str, Any], inputs: list[Path] = ()) ->
 
 
 def _tree_sha256(root: Path) -> str:
-    """A digest of a folder: every file's relative path and bytes, in sorted order."""
+    """A digest of a folder: every image file's relative path and bytes, in sorted order.
+
+    Only the files the dataset is read from: other files are never opened, and an image over the
+    per-file byte limit (never read, listed as rejected) is left out of the digest.
+    """
     h = hashlib.sha256()
-    for rel, data in sorted(iter_members(root)):
+    for rel, data in sorted(iter_members(root, select=is_image_name, rejected=[])):
         h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
