@@ -21,7 +21,9 @@ def main(
 ) -> None:
     setup_logging()
     p = run_guarded(load_params, params)
-    run_guarded(train_run, p.models, run, data_root, out, resume=True, progress=progress)
+    # "stale": a run this one cannot continue (its params or code changed: `dvc exp run -S ...`) is replaced;
+    # DVC's cache keeps every committed run's outputs, so the replaced one is lost to no one
+    run_guarded(train_run, p.models, run, data_root, out, restart="stale", progress=progress)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ import hashlib
 import http.server
 import io
 import pickle
+import struct
 import tarfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,6 +116,60 @@ def tar_gz(members: dict[str, bytes]) -> bytes:
 def image_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
     buf = io.BytesIO()
     Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def zip_regions(path: Path) -> dict[str, int]:
+    """One offset in each part of the zip torch.save writes: what the members' CRC-32s cover (a tensor's
+    bytes) and what they do not (headers, the padding that aligns each tensor, the central directory)."""
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        tensor = next(i for i in archive.infolist() if "/data/" in i.filename and i.file_size > 8)
+        start_dir = archive.start_dir
+    name_len, extra_len = (int.from_bytes(data[tensor.header_offset + o:tensor.header_offset + o + 2], "little")
+                           for o in (26, 28))
+    assert extra_len > 0  # torch pads every member's header so that its tensor starts aligned
+    payload = tensor.header_offset + 30 + name_len + extra_len
+    return {
+        "local header signature": 0,
+        "local header time (no CRC covers it)": 10,
+        "alignment padding": payload - 1,
+        "tensor data": payload + tensor.file_size // 2,
+        "central directory version": start_dir + 4,
+        "central directory attributes": start_dir + 38,
+        "end record entry count": data.rfind(b"PK\x05\x06") + 10,
+        "last byte": len(data) - 1,
+    }
+
+
+def flipped(path: Path, offset: int, to: Path) -> Path:
+    """A copy of ``path`` at ``to`` with one bit of the byte at ``offset`` flipped."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x10
+    to.write_bytes(bytes(data))
+    return to
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG of a few hundred bytes whose header claims ``width`` x ``height`` grey pixels: a decompression bomb.
+
+    Its data holds four zero rows, so only a reader that trusts the header allocates the rest.
+    """
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey, no interlace
+    idat = zlib.compress(bytes((width + 1) * 4), 9)  # four rows, filter byte 0 each
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    """A deflated zip: runs of zeros shrink about 1000x, so a bomb over a limit stays a few KB."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
     return buf.getvalue()
 
 

@@ -316,17 +316,44 @@ top: [3]  # p: shorter (was [1, 2])
     ("metrics.n_fake: -1  # out of range\n", r"profile 'bad': metrics\.n_fake = -1 is out of range"),
     ("extends: bad  # itself\n", r"profile 'bad': extends itself"),
     ("seed: [\n", r"profile 'bad' .*: not valid YAML"),
+    # what load_params refuses, refused before ruamel builds (and the merge walks) the overlay
+    ("toy: &t {mu: 1.0}  # a\nfaces: *t  # b\n", r"profile 'bad' \(.*bad\.yaml\), line 2, column 8: YAML alias \*t is not "
+                                                r"allowed: params files take no anchors \(&\) or aliases \(\*\)"),
+    ("seed: 1  # a\nseed: 2  # b\n", r"profile 'bad' \(.*bad\.yaml\), line 2, column 1: key 'seed' appears twice in one "
+                                      r"mapping, on line 1 and line 2"),
+    (b"seed: 1  # caf\xe9\n", r"bad\.yaml: not UTF-8 text \(byte 0xe9 on line 1\); a profile is UTF-8"),
 ])
 def test_profile_errors_exit_2_naming_the_profile_and_key(tmp_path, caplog, overlay, message):
     folder = tmp_path / "profiles"
     folder.mkdir()
-    (folder / "bad.yaml").write_text(overlay or "seed: 1  # fine\n")
+    (folder / "bad.yaml").write_bytes(overlay if isinstance(overlay, bytes) else (overlay or "seed: 1  # fine\n").encode())
     out = tmp_path / "params.yaml"
     result = runner.invoke(app, ["profile", "bad" if overlay else "nope", "--base", str(ROOT / "params.yaml"),
                                  "--out", str(out), "--profiles", str(folder)])
     assert result.exit_code == 2
     assert re.search(message, caplog.text), caplog.text
     assert not out.exists()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace("models:\n", "models: &m\n", 1), r"params\.yaml, line \d+, column 9: YAML anchor &m is not allowed"),
+    (lambda t: t.rstrip("\n") + "\nseed: 3\n", r"params\.yaml, line \d+, column 1: key 'seed' appears twice in one mapping, on line \d+ "
+                               r"and line \d+"),
+])
+def test_pipeline_refuses_what_load_params_refuses_and_writes_nothing(project, caplog, change, message):
+    params = project / "params.yaml"
+    params.write_text(change(params.read_text()))
+    before = params.read_text(), (project / "dvc.yaml").read_text()
+    for check in ([], ["--check"]):
+        caplog.clear()
+        result = runner.invoke(app, ["pipeline", "--params", str(params), "--dvc", str(project / "dvc.yaml"), *check])
+        assert result.exit_code == 2 and re.search(message, caplog.text), caplog.text
+    assert (params.read_text(), (project / "dvc.yaml").read_text()) == before
+
+
+def test_pipeline_names_a_params_path_that_is_a_folder(tmp_path, caplog):
+    result = runner.invoke(app, ["pipeline", "--params", str(tmp_path), "--dvc", str(ROOT / "dvc.yaml"), "--check"])
+    assert result.exit_code == 2 and f"{tmp_path}: is a folder, not a file" in caplog.text
 
 
 def test_write_profile_needs_a_known_profile_and_the_default_params(project):

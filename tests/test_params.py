@@ -250,3 +250,164 @@ def test_committed_lock_records_only_stages_of_the_default_pipeline():
     locked = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     stale = sorted(set(locked) - set(listed))
     assert not stale, f"dvc.lock: entries of stages not in the pipeline under params.yaml: {stale}; delete their blocks"
+
+
+# --------------------------------------------------------------------------- hostile or mistaken files (issue 26)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # every float field, at any depth, is finite: nan passes every bound check, inf any open one
+        ("models:\n  a: {variant: gan, model: {lr: .nan}}\n", r"models\.a\.model\.lr = nan must be a finite number \(1e-08 <= value <= 1\.0\); \.nan, \.inf and -\.inf are not$"),
+        ("toy: {mu: -.inf}\n", r"toy\.mu = -inf must be a finite number"),
+        ("transfer: {runs: [], c_grid: [0.1, .inf]}\n", r"transfer\.c_grid\[1\] = inf must be a finite number; "),
+        ("evaluators:\n  mnist: {lr: .NaN}\n", r"evaluators\.mnist\.lr = nan must be a finite number"),
+        ("toy: {mu: 1" + "0" * 400 + "}\n", r"toy\.mu = 1000+\.\.\.0+ must be a finite number"),  # past float's range
+        # a device name is checked when the params are read; whether this machine has it, when a run starts
+        ("models:\n  a: {variant: gan, train: {device: gpu9}}\n", r"models\.a\.train\.device = 'gpu9' is not allowed; use one of: auto, cpu, cuda, cuda:N \(N = 0, 1, \.\.\.\), mps$"),
+        ("models:\n  a: {variant: gan, train: {device: 'cuda:'}}\n", r"device = 'cuda:' is not allowed"),
+        ("models:\n  a: {variant: gan, train: {device: CPU}}\n", r"device = 'CPU' is not allowed"),
+        # a run's name is a folder under data/models
+        ("models:\n  ../x: {variant: gan}\n", r"models: the name '\.\./x' is not allowed \(a run's name is its folder, data/models/<run>\); use lower-case"),
+        ("models:\n  a/b: {variant: gan}\n", r"the name 'a/b' is not allowed"),
+        ("models:\n  .hidden: {variant: gan}\n", r"the name '\.hidden' is not allowed"),
+        ("models:\n  a..b: {variant: gan}\n", r"the name 'a\.\.b' is not allowed"),
+        ("models:\n  DCGAN: {variant: gan}\n", r"the name 'DCGAN' is not allowed"),
+        ("models:\n  " + "a" * 65 + ": {variant: gan}\n", r"the name 'a{65}' is not allowed"),
+        ("models:\n  " + "a" * 200 + ": {variant: gan}\n", r"the name 'a+\.\.\.a+' is not allowed"),  # cut
+        ("models:\n  true: {variant: gan}\n", r"the name True is not allowed"),
+        # names that are joined into paths elsewhere are names from a closed list
+        ("models:\n  a: {variant: gan, data: ../../etc}\n", r"models\.a\.data = '\.\./\.\./etc': variant 'gan' trains on images; choose one of"),
+        ("domains: {source_a: ../mnist}\n", r"domains\.source_a = '\.\./mnist' is not an image dataset"),
+        ("data:\n  ../mnist: {variant: auto}\n", r"unknown key 'data\.\.\./mnist'"),
+        ("evaluators:\n  ../mnist: {}\n", r"evaluators\.\.\./mnist: an evaluator is trained on a labelled image dataset"),
+        ("metrics: {references: {../mnist: mnist}}\n", r"metrics\.references\.\.\./mnist: references are image datasets"),
+        ("metrics: {runs: {../a: mnist}}\n", r"metrics\.runs\.\.\./a: no run '\.\./a' under models:"),
+        ("report: {arithmetic_run: ../a, arithmetic: {x: {a: [1], b: [2], c: [3]}}}\n", r"report\.arithmetic_run = '\.\./a': no such run"),
+    ],
+)
+def test_hostile_values_are_refused_in_one_short_line(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError, match=message) as err:
+        load_params(path)
+    line = str(err.value)
+    assert line.startswith(f"{path}: ") and "\n" not in line and len(line) < len(str(path)) + 300, line
+
+
+def test_every_committed_run_name_and_every_name_a_path_is_made_of_is_a_safe_name():
+    """The names that become folders and files: the runs of params.yaml and of the profiles, the datasets, the
+    variants. A new one that the name rule refuses fails here, not in a user's params."""
+    import yaml
+
+    from ganlab.data.kinds import dataset_names
+    from ganlab.models import registry
+    from ganlab.schema import check_name
+
+    runs = set()
+    for path in [ROOT / "params.yaml", *sorted((ROOT / "profiles").glob("*.yaml"))]:
+        runs |= set((yaml.safe_load(path.read_text()) or {}).get("models") or {})
+    assert {"gan", "dcgan-faces", "wgan_gp", "oracle-seqgan-control"} <= runs
+    for name in sorted(runs | set(dataset_names()) | set(registry.names())):
+        check_name(name, "models", "a test")
+
+
+@pytest.mark.parametrize("name", ["..", "../x", "a/b", "a\\b", "", ".x", "-x", "_x", "a..b", "A", "a b", "é", "a" * 65,
+                                  None, 1.5, True, ["a"]])
+def test_unsafe_names_are_refused(name):
+    from ganlab.schema import check_name
+
+    with pytest.raises(ParamsError, match=r"^models: the name .* is not allowed \(a folder\); use lower-case letters"):
+        check_name(name, "models", "a folder")
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "cuda:12", "mps"])
+def test_every_device_form_is_accepted_when_the_params_are_read(tmp_path, device):
+    # whether this machine has it is ganlab.device.pick_device's to say, when a run starts (tests/test_device.py)
+    path = write(tmp_path, f"models:\n  a: {{variant: gan, train: {{device: '{device}'}}}}\n")
+    assert load_params(path).models["a"].train.device == device
+
+
+def alias_bomb(levels: int) -> str:
+    """Nested aliases: level k lists level k-1 nine times, 9**levels strings once expanded."""
+    lines = ["seed:", "  l0: &l0 [x,x,x,x,x,x,x,x,x]"]
+    lines += [f"  l{k}: &l{k} [{','.join([f'*l{k - 1}'] * 9)}]" for k in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_aliases_are_refused_where_they_stand(tmp_path):
+    with pytest.raises(ParamsError) as err:
+        load_params(write(tmp_path, alias_bomb(9)))
+    assert str(err.value) == (f"{tmp_path / 'params.yaml'}, line 3, column 12: YAML alias *l0 is not allowed: params "
+                              "files take no anchors (&) or aliases (*); write the value out where it is used")
+    # deep inside a run, in a flow list, and an anchor that nothing repeats
+    text = "models:\n  a:\n    variant: gan\n    train: &t {steps: 3}\n  b:\n    variant: gan\n    train: *t\n"
+    with pytest.raises(ParamsError, match=r"params\.yaml, line 7, column 12: YAML alias \*t is not allowed"):
+        load_params(write(tmp_path, text))
+    with pytest.raises(ParamsError, match=r"params\.yaml, line 2, column 25: YAML alias \*x is not allowed"):
+        load_params(write(tmp_path, "seed: 1\ntransfer: {runs: [&x a, *x]}\n"))
+    with pytest.raises(ParamsError, match=r"params\.yaml, line 2, column 7: YAML anchor &s is not allowed: params "
+                                          r"files take no anchors \(&\) or aliases \(\*\); remove it$"):
+        load_params(write(tmp_path, "toy:\n  mu: &s 1.0\n"))
+
+
+def test_duplicate_keys_are_refused_at_every_depth_naming_both_lines(tmp_path):
+    with pytest.raises(ParamsError, match=r"params\.yaml, line 3, column 1: key 'seed' appears twice in one mapping, "
+                                          r"on line 1 and line 3; DVC refuses a duplicate key: keep one$"):
+        load_params(write(tmp_path, "seed: 1\ntoy: {}\nseed: 2\n"))
+    text = "models:\n  a:\n    variant: gan\n    train:\n      steps: 3\n      batch_size: 8\n      steps: 4\n"
+    with pytest.raises(ParamsError, match=r"line 7, column 7: key 'steps' appears twice in one mapping, on line 5 and "
+                                          r"line 7"):
+        load_params(write(tmp_path, text))
+    with pytest.raises(ParamsError, match=r"line 1, column 30: key 'c' appears twice in one mapping, on line 1 \(columns 23 and 30\);"):
+        load_params(write(tmp_path, "report: {arithmetic: {c: {}, c: {}}}\n"))
+    # equal, not the same text: YAML reads both as the whole number 1
+    with pytest.raises(ParamsError, match=r"key 1 appears twice in one mapping, on line 1 and line 2"):
+        load_params(write(tmp_path, "1: a\n0x1: b\n"))
+
+
+def test_a_value_in_a_message_is_cut_however_large_or_deep():
+    from ganlab.schema import show, shown
+
+    deep: list = ["x"] * 9
+    for _ in range(5):  # 9**6 strings, shared as an alias bomb shares them: repr() would write 3.5 MB
+        deep = [deep] * 9
+    assert len(show(deep)) <= 80 + len(" (list)") and show(deep).endswith("... (list)")
+    assert len(shown("y" * 10**6)) == 80 and "y...y" in shown("y" * 10**6)  # reprlib keeps both ends
+    assert shown({"a": {"b": {"c": {"d": 1}}}}) == "{'a': {'b': {'c': {...}}}}"
+    assert shown(int("9" * 4000)).startswith("99999")  # past reprlib's own limit, cut to 80
+    assert shown(0.25) == "0.25" and shown("gpu9") == "'gpu9'"
+
+
+def test_a_wrong_type_in_a_huge_value_is_named_in_a_short_line(tmp_path):
+    text = "seed: [" + ", ".join(f"[{i}, {i}]" for i in range(20000)) + "]\n"
+    with pytest.raises(ParamsError, match=r"seed = \[\[0, 0\], \[1, 1\], \[2, 2\], \[3, 3\], \[4, 4\], \[5, 5\], \.\.\.\] \(list\) must be a whole number$") as err:
+        load_params(write(tmp_path, text))
+    assert len(str(err.value)) < len(str(tmp_path)) + 150
+
+
+def test_a_params_path_that_is_no_params_file_is_named(tmp_path, monkeypatch):
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    with pytest.raises(ParamsError, match=r"folder\.yaml: is a folder, not a params file$"):
+        load_params(folder)
+    with pytest.raises(ParamsError, match=r"params\.yaml: not UTF-8 text \(byte 0xff on line 3\); a params file is UTF-8$"):
+        path = tmp_path / "params.yaml"
+        path.write_bytes(b"seed: 1\n\nmodels: {}  # \xff\n")
+        load_params(path)
+    with pytest.raises(ParamsError, match=r"params\.yaml: empty; a params file is a mapping of sections"):
+        load_params(write(tmp_path, "# all commented out\n"))
+    with pytest.raises(ParamsError, match=r"params\.yaml: not valid YAML: unacceptable character #x0000"):
+        load_params(write(tmp_path, "seed: 1\x00\n"))
+    with pytest.raises(ParamsError, match=r"params\.yaml: not a params file: its lists or mappings nest too deeply$"):
+        load_params(write(tmp_path, "seed: " + "[" * 100_000 + "]" * 100_000 + "\n"))
+    with pytest.raises(ParamsError, match=r"params\.yaml: not a params file: Exceeds the limit \(4300 digits\)"):
+        load_params(write(tmp_path, "seed: " + "9" * 5000 + "\n"))
+    path = write(tmp_path, "seed: 1\n")
+
+    def denied(self):  # what a file of mode 000 gives a user who is not root (tests often run as root)
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(ParamsError, match=r"params\.yaml: cannot read the params file: permission denied$"):
+        load_params(path)

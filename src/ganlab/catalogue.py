@@ -40,6 +40,7 @@ from ganlab.codedeps import stage_code, stage_names
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.files import write_text_atomic
 from ganlab.params import load_params
+from ganlab.schema import parse_yaml, read_text
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,12 @@ def _yaml() -> YAML:
 
 
 def load_yaml(text: str, what: str) -> Any:
-    """YAML text -> ruamel's round-trip nodes (a CommentedMap for a mapping), comments attached."""
+    """YAML text -> ruamel's round-trip nodes (a CommentedMap for a mapping), comments attached.
+
+    The text passes ganlab.schema's reader first, so a profile or a params file here refuses what
+    load_params refuses (anchors and aliases, duplicate keys) with the same message, before ruamel builds
+    anything: an alias repeats a value that a merge, a comparison or a dump would expand in full."""
+    parse_yaml(text, what)
     try:
         return _yaml().load(text)
     except YAMLError as exc:
@@ -79,10 +85,7 @@ def load_yaml(text: str, what: str) -> Any:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise GanlabError(f"{path}: no such file") from None
+    return read_text(path, "file")
 
 
 def dump_yaml(node: Any) -> str:
@@ -105,7 +108,7 @@ def profile_chain(name: str, folder: Path) -> list[tuple[str, CommentedMap]]:
             raise ParamsError(f"profile {name!r}: no {path}; profiles: {', '.join(known) or 'none'}")
         if any(n == name for n, _ in chain):
             raise ParamsError(f"profile {name!r}: extends itself ({' <- '.join([n for n, _ in chain] + [name])})")
-        overlay = load_yaml(path.read_text(), f"profile {name!r} ({path})") or CommentedMap()
+        overlay = load_yaml(read_text(path, "profile"), f"profile {name!r} ({path})") or CommentedMap()
         if not isinstance(overlay, CommentedMap):
             raise ParamsError(f"profile {name!r}: {path} must be a mapping of overrides")
         chain.append((name, overlay))
@@ -329,11 +332,12 @@ class Catalogue:
     references: dict[str, str]
 
 
-def read_catalogue(params_text: str) -> Catalogue:
+def read_catalogue(params_text: str, name: str = "params") -> Catalogue:
+    parse_yaml(params_text, name)  # refuses what load_params refuses (see load_yaml), before ruamel reads it
     try:
         raw = YAML(typ="safe", pure=True).load(params_text) or {}
     except YAMLError as exc:
-        raise ParamsError(f"params: not valid YAML: {' '.join(str(exc).split())}") from None
+        raise ParamsError(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from None
     models = raw.get("models") or {}
     runs = {str(k): (str((v or {}).get("variant", "")), str((v or {}).get("data", ""))) for k, v in models.items()}
     return Catalogue(runs, dict((raw.get("metrics") or {}).get("references") or {}))
@@ -441,7 +445,7 @@ def stale(text: str, parts: dict[str, list[str]], where: str) -> list[str]:
 
 def _jobs(params: Path, dvc: Path) -> list[tuple[Path, str, dict[str, list[str]]]]:
     text = _read(params)
-    cat = read_catalogue(text)
+    cat = read_catalogue(text, str(params))
     return [(params, text, derived_params(cat)), (dvc, _read(dvc), derived_dvc(cat, dvc.parent))]
 
 

@@ -134,9 +134,11 @@ def train(
     params: Path = typer.Option(Path("params.yaml"), help="The params file."),
     data_root: Path = typer.Option(Path("data"), help="Datasets are read from DATA_ROOT/<dataset>."),
     out: Optional[Path] = typer.Option(None, help="Output folder; default DATA_ROOT/models/<run>."),
-    resume: bool = typer.Option(True, help="Continue from OUT/checkpoint.pt when it has the same settings."),
+    restart: bool = typer.Option(False, "--restart", help="Start over, replacing the run in OUT. Without it a "
+                                 "run with the same settings continues, and one with other settings or more "
+                                 "steps done is kept and this one refused."),
     steps: Optional[int] = typer.Option(None, help="Override models.<run>.train.steps."),
-    device: Optional[str] = typer.Option(None, help="Override models.<run>.train.device (auto, cpu, cuda, mps)."),
+    device: Optional[str] = typer.Option(None, help="Override models.<run>.train.device (auto, cpu, cuda, cuda:N, mps)."),
 ) -> None:
     """Train one run of params.yaml, as stage train@<run> does (also under torchrun)."""
     import dataclasses
@@ -150,7 +152,7 @@ def train(
     if overrides:
         t = run_guarded(_section, type(r.train), **{**dataclasses.asdict(r.train), **overrides})
         p = dataclasses.replace(p, models={**p.models, run: dataclasses.replace(r, train=t)})
-    summary = run_guarded(train_run, p.models, run, data_root, out, resume=resume)
+    summary = run_guarded(train_run, p.models, run, data_root, out, restart="yes" if restart else "no")
     log.info("%s: step %d%s", run, summary["step"], "" if summary["finished"] else " (stopped early)")
 
 
@@ -206,22 +208,20 @@ def pipeline(
 def sample(
     model: str = typer.Argument(..., help="A generator: a generator.pt file, a folder holding one, or a run name "
                                 "(data/models/<run>/generator.pt); `dvc artifacts get` or `dvc get` fetches shared ones."),
-    n: int = typer.Option(64, "--n", help="Samples in the grid."),
-    out: Path = typer.Option(Path("grid.png"), help="The PNG to write."),
-    seed: int = typer.Option(0, help="Seed of the latent codes."),
+    n: int = typer.Option(64, "--n", help="Samples in the grid, 1 to 1024."),
+    out: Path = typer.Option(Path("grid.png"), help="The PNG to write, in an existing folder; an existing PNG is "
+                             "replaced, any other file is left alone."),
+    seed: int = typer.Option(0, help="Seed of the latent codes, >= 0."),
     interpolate: bool = typer.Option(False, "--interpolate", help="Rows of walks between random codes instead."),
     mode: str = typer.Option("slerp", help="Interpolation: slerp (along the sphere) or lerp (straight line)."),
-    steps: int = typer.Option(8, help="Images per interpolation row."),
+    steps: int = typer.Option(8, help="Images per interpolation row, >= 2."),
 ) -> None:
     """Draw a grid of samples (or latent interpolations) from a trained generator."""
-    from ganlab.report.samples import interpolation_grid, sample_grid
-    from ganlab.runs import RunDir, load_generator
+    from ganlab.report.samples import check_sample_options, interpolation_grid, sample_grid
+    from ganlab.runs import find_generator, load_generator
 
-    path = Path(model)
-    if path.is_dir():
-        path = RunDir(path).generator
-    elif not path.exists() and "/" not in model and not model.endswith(".pt"):
-        path = RunDir.of(model).generator
+    run_guarded(check_sample_options, n, out, seed, interpolate, steps, mode)  # before anything is read
+    path = run_guarded(find_generator, model)
     variant = run_guarded(load_generator, path)
     if interpolate:
         written = run_guarded(interpolation_grid, variant, out, rows=max(1, n // steps), steps=steps, mode=mode,

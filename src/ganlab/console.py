@@ -32,12 +32,13 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run_guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``fn``; turn a GanlabError into one clear line on stderr and exit code 2."""
+    """Run ``fn``; turn a GanlabError into one clear line on stderr and exit code 2 (or the error's
+    ``exit_code``: 128 + the signal for a run a signal stopped)."""
     try:
         return fn(*args, **kwargs)
     except GanlabError as exc:
-        log.error("%s", exc)
-        raise typer.Exit(code=2) from None
+        log.error("%s", " ".join(str(exc).split()))  # one line, whatever a library's text held
+        raise typer.Exit(code=getattr(exc, "exit_code", 2)) from None  # 2, or a stopped run's signal code
     except KeyboardInterrupt:
         log.error("interrupted; outputs were left as they were before this run")
         raise typer.Exit(code=130) from None

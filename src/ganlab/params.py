@@ -25,7 +25,7 @@ from ganlab.data import kinds
 from ganlab.errors import ParamsError
 from ganlab.eval.config import EvaluatorConfig, MetricsParams, TransferConfig
 from ganlab.report.config import ReportConfig
-from ganlab.schema import did_you_mean, from_dict, hp, join, read_yaml, unknown_key_message
+from ganlab.schema import did_you_mean, from_dict, hp, join, read_yaml, shown, unknown_key_message
 from ganlab.train.config import RunParams
 
 DEFAULT_PARAMS = Path("params.yaml")
@@ -46,7 +46,8 @@ class Params:
     # the section, and takes an empty section (``mnist:``) for the defaults
     evaluators: dict[str, Any] = hp({}, "the evaluator network of each labelled image dataset, by dataset name "
                                     "(ganlab.eval.config.EvaluatorConfig): each is an evaluator@<name> stage")
-    models: dict[str, RunParams] = hp({}, "training runs, by name: each is a train@<name> stage")
+    models: dict[str, RunParams] = hp({}, "training runs, by name: each is a train@<name> stage",
+                                      names="a run's name is its folder, data/models/<run>")
     metrics: MetricsParams = hp(MetricsParams(), "sample-quality metrics of the image runs")
     # Any, not TransferConfig | None and ReportConfig | None: __check__ builds them in this order, so that
     # the first of several errors is reported as it always was
@@ -63,7 +64,7 @@ class Params:
             models = values.get("models", {})
             for run in config.runs:
                 if run not in models:
-                    raise ParamsError(f"{join(where, 'transfer.runs')} names {run!r}, which is not a run under "
+                    raise ParamsError(f"{join(where, 'transfer.runs')} names {shown(run)}, which is not a run under "
                                       f"models:{did_you_mean(run, list(models))}; runs: "
                                       f"{', '.join(sorted(models)) or 'none'}")
             values["transfer"] = config
@@ -77,7 +78,7 @@ class Params:
         checked = {}
         for name, raw in values["evaluators"].items():
             if name not in allowed:
-                raise ParamsError(f"{join(where, 'evaluators')}.{name}: an evaluator is trained on a labelled "
+                raise ParamsError(f"{join(join(where, 'evaluators'), name)}: an evaluator is trained on a labelled "
                                   f"image dataset; choose one of: {', '.join(allowed)}")
             checked[name] = from_dict(EvaluatorConfig, raw if raw is not None else {}, join(where, f"evaluators.{name}"))
         values["evaluators"] = checked
@@ -89,7 +90,7 @@ class Params:
             allowed = ["auto", *DATASETS[name].variant_names]
             if ds.variant not in allowed:
                 raise ParamsError(
-                    f"data.{name}.variant = {ds.variant!r} is not allowed; "
+                    f"data.{name}.variant = {shown(ds.variant)} is not allowed; "
                     f"choose one of: {', '.join(allowed)}"
                 )
         self._check_metrics()
@@ -100,31 +101,31 @@ class Params:
         m = self.metrics
         for dataset, evaluator in m.references.items():
             if not kinds.image_distribution(dataset):
-                raise ParamsError(f"metrics.references.{dataset}: references are image datasets with classes "
+                raise ParamsError(f"{join('metrics.references', dataset)}: references are image datasets with classes "
                                   "or faces; the toy, the domain pair and sequences have their own scores")
             if m.extractor == "evaluator" and evaluator not in self.evaluators:
-                raise ParamsError(f"metrics.references.{dataset} = {evaluator!r}: no evaluators.{evaluator} "
+                raise ParamsError(f"{join('metrics.references', dataset)} = {shown(evaluator)}: no {join('evaluators', evaluator)} "
                                   f"section trains that evaluator; evaluators: {', '.join(sorted(self.evaluators)) or 'none'}")
         for run, dataset in m.runs.items():
             if run not in self.models:
-                raise ParamsError(f"metrics.runs.{run}: no run {run!r} under models:"
+                raise ParamsError(f"{join('metrics.runs', run)}: no run {shown(run)} under models:"
                                   f"{did_you_mean(run, list(self.models))}; runs: {', '.join(sorted(self.models))}")
             if self.models[run].data != dataset:
-                raise ParamsError(f"metrics.runs.{run} = {dataset!r}, but models.{run}.data = "
-                                  f"{self.models[run].data!r}: name the dataset the run trains on")
+                raise ParamsError(f"metrics.runs.{run} = {shown(dataset)}, but models.{run}.data = "
+                                  f"{shown(self.models[run].data)}: name the dataset the run trains on")
             if dataset not in m.references:
-                raise ParamsError(f"metrics.runs.{run} = {dataset!r}: add it to metrics.references "
+                raise ParamsError(f"metrics.runs.{run} = {shown(dataset)}: add it to metrics.references "
                                   f"(dataset -> evaluator); references: {', '.join(sorted(m.references)) or 'none'}")
         for run in m.parzen:
             if run not in m.runs:
-                raise ParamsError(f"metrics.parzen names {run!r}, which is not under metrics.runs")
+                raise ParamsError(f"metrics.parzen names {shown(run)}, which is not under metrics.runs")
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
     """Read and validate params.yaml; raise ParamsError naming the file and key on any problem."""
     raw = read_yaml(path)
-    if raw is None:
-        raw = {}
+    if raw is None:  # an empty file (or one of comments only) is more likely a mistake than "all defaults"
+        raise ParamsError(f"{path}: empty; a params file is a mapping of sections (models:, data:, ...)")
     try:
         return from_dict(Params, raw, "")
     except ParamsError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import png_claiming
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from ganlab.data.dedup import (
 )
 from ganlab.data.hashindex import all_pairs_baseline, estimated_seconds, near_pairs, near_pairs_between, plan
 from ganlab.data.config import DedupParams
+from ganlab.errors import DataFormatError
 
 
 def random_hashes(rng, n: int, words: int = 1) -> np.ndarray:
@@ -128,10 +130,31 @@ def test_rejected_files_are_listed_not_fatal(tmp_path):
     (folder / "ok.png").write_bytes(cv2.imencode(".png", synthetic_photo(5))[1].tobytes())
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "notes.jpg").write_bytes(b"shopping list: eggs\n")
+    (folder / "bomb.png").write_bytes(png_claiming(50_000, 50_000))  # decoded, it would take 2.5 GB
     report = run_dedup(folder, tmp_path / "out", DedupParams(), progress=False)
     reasons = {r["source"]: r["reason"] for r in report["rejected"]}
-    assert reasons == {"empty.jpg": "unreadable", "notes.jpg": "not-an-image"}
+    assert reasons == {"empty.jpg": "unreadable", "notes.jpg": "not-an-image", "bomb.png": "too-large"}
     assert report["n_out"] == 1
+    assert json.loads((tmp_path / "out" / "dedup.json").read_text())["rejected"] == report["rejected"]
+
+
+def test_a_dataset_or_folder_without_images_is_an_error_naming_it(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "dataset.json").write_text(json.dumps({"name": "empty", "kind": "images", "files": {}, "counts": {}}))
+    with pytest.raises(DataFormatError, match=r"empty: an image dataset with no splits \(counts \{\}\); no images to de-duplicate"):
+        run_dedup(empty, tmp_path / "out", DedupParams(), progress=False)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_bytes(b"eggs\n")
+    with pytest.raises(DataFormatError, match=r"notes: no readable images \(1 files rejected: a\.txt: no image format recognises its first bytes b'eggs"):
+        run_dedup(notes, tmp_path / "out", DedupParams(), progress=False)
+    (notes / "b.png").write_bytes(cv2.imencode(".png", synthetic_photo(5))[1].tobytes())
+    no_eval = tmp_path / "no-eval"
+    no_eval.mkdir()
+    with pytest.raises(DataFormatError, match=r"no-eval: no readable images to check leakage against \(0 files rejected\)"):
+        run_dedup(notes, tmp_path / "out", DedupParams(), eval_source=no_eval, progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_leakage_counts_train_images_with_a_near_duplicate_in_eval():

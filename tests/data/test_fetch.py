@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import re
 import time
 import zipfile
@@ -13,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import (
-    image_bytes, make_tiny_cifar_tarball, make_tiny_mnist, serve_variant, sha256, tar_gz,
+    image_bytes, make_tiny_cifar_tarball, make_tiny_mnist, png_claiming, serve_variant, sha256, tar_gz, zip_bytes,
 )
 
-from ganlab.data import sources
+from ganlab.data import archives, sources
 from ganlab.data.datasets import load_images, load_photos, load_text, read_info
 from ganlab.data.fetch import fetch_dataset, fetch_local
 from ganlab.errors import ChecksumError, DataFormatError, FetchError, UnsafeArchiveError
@@ -436,3 +437,75 @@ def test_dataset_json_is_plain_json(rng, tmp_path, monkeypatch, file_server):
     info = json.loads((tmp_path / "out" / "dataset.json").read_text())
     for key in ("name", "variant", "source", "sha256", "counts", "class_counts", "shape"):
         assert key in info
+
+
+# --------------------------------------------------------------------------- size limits
+
+
+def test_photo_over_the_pixel_limit_is_left_out_and_recorded(rng, tmp_path):
+    src = tmp_path / "photos"
+    (src / "ann").mkdir(parents=True)
+    for i in range(2):
+        (src / "ann" / f"{i}.jpg").write_bytes(image_bytes(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), "JPEG"))
+    (src / "bob").mkdir()
+    (src / "bob" / "bomb.png").write_bytes(png_claiming(50_000, 50_000))
+    info = fetch_local(src, "mine", tmp_path / "out")
+    assert info["counts"] == {"all": 2} and load_photos(tmp_path / "out").paths == ["ann/0.jpg", "ann/1.jpg"]
+    assert info["classes"] == ["ann"]
+    assert info["rejected"] == [{"path": "bob/bomb.png", "reason": "too-large",
+                                 "detail": "image claims 2,500,000,000 pixels, over the limit of 50,000,000 (MAX_PIXELS)"}]
+    assert read_info(tmp_path / "out")["rejected"] == info["rejected"]
+
+
+def test_labelled_image_over_a_limit_is_left_out_and_its_class_kept(rng, tmp_path, monkeypatch):
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 2**20)
+    files, _ = _image_folder(rng, n=1)
+    files["mydata/test/dog/0000.png"] = png_claiming(12_000, 12_000)
+    files["mydata/train/dog/0001.png"] = bytes(2**20 + 1)  # over the per-file limit: never decoded
+    src = tmp_path / "mine.zip"
+    src.write_bytes(zip_bytes(files))
+    info = fetch_local(src, "mine", tmp_path / "out")
+    assert info["counts"] == {"train": 2, "test": 1} and info["classes"] == ["cat", "dog"]
+    assert [(r["path"], r["reason"]) for r in info["rejected"]] == [
+        ("mydata/train/dog/0001.png", "too-large"), ("mydata/test/dog/0000.png", "too-large")]
+    assert "144,000,000 pixels" in info["rejected"][1]["detail"]
+
+
+def test_a_folder_whose_every_image_is_rejected_is_an_error_naming_it(tmp_path):
+    src = tmp_path / "bombs"
+    src.mkdir()
+    (src / "a.png").write_bytes(png_claiming(50_000, 50_000))
+    with pytest.raises(DataFormatError, match=r"bombs: no usable image, all 1 rejected \(a\.png: image claims 2,500,000,000 pixels"):
+        fetch_local(src, "b", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_fetch_from_a_folder_never_opens_its_other_files(rng, tmp_path, monkeypatch):
+    src = tmp_path / "photos"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(image_bytes(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), "JPEG"))
+    with open(src / "film.mp4", "wb") as fh:
+        fh.truncate(1536 * 2**20)  # 1.5 GB, sparse
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(archives.os, "open", lambda path, *a, **k: opened.append(Path(path).name) or real_open(path, *a, **k))
+    info = fetch_local(src, "p", tmp_path / "out")
+    assert info["counts"] == {"all": 1} and "film.mp4" not in opened
+
+
+def test_cifar_batch_over_the_member_limit_is_an_error_naming_it(file_server, monkeypatch, rng, tmp_path):
+    tarball, _ = make_tiny_cifar_tarball(rng)  # 4 rows a batch: about 12 KB each
+    serve_variant(file_server, "cifar10", "official", {"cifar-10-python.tar.gz": tarball}, monkeypatch)
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 4096)
+    with pytest.raises(DataFormatError, match=r"cifar-10-python\.tar\.gz:cifar-10-batches-py/data_batch_1: [\d,]+ bytes, "
+                                              r"over the per-file limit of 4,096 bytes"):
+        fetch_dataset("cifar10", tmp_path / "c", variant="official", progress=False)
+    assert not (tmp_path / "c").exists()
+
+
+def test_idx_gzip_over_the_member_limit_is_an_error_naming_it(file_server, monkeypatch, rng, tmp_path):
+    tiny = make_tiny_mnist(rng)  # 12 images of 28x28: 9,424 bytes decompressed
+    serve_variant(file_server, "mnist", "official", tiny.files, monkeypatch)
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 4096)
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: over 4,096 bytes when read, the per-file limit \(MAX_MEMBER_BYTES\)"):
+        fetch_dataset("mnist", tmp_path / "out", progress=False)

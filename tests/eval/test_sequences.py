@@ -51,7 +51,7 @@ def test_trainer_scores_nll_oracle_at_start_every_eval_and_end_and_resumes_them(
     assert len(lines) == 5 and all(len(line.split()) == 8 for line in lines)
 
     trainer(80, "b").fit(progress=False)
-    trainer(120, "b").fit(resume=True, progress=False)
+    trainer(120, "b").fit(progress=False)
     resumed = json.loads((tmp_path / "b" / "train_summary.json").read_text())
     assert resumed["evals"] == saved["evals"]  # the same weights, the same noise: the same curve
 

@@ -103,7 +103,8 @@ def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("transfer")
     write_dataset(root / "data", "cifar10", 32, 3, "jpeg-q75")
     write_dataset(root / "data", "mnist", 28, 1, "official")
-    params = {"models": {name: {**run, "train": TRAIN} for name, run in RUNS.items()},
+    # dict(TRAIN): a dict shared by two runs would be written as a YAML anchor and alias, which params refuse
+    params = {"models": {name: {**run, "train": dict(TRAIN)} for name, run in RUNS.items()},
               "transfer": {"runs": ["tiny", "tiny-grey"], "c_grid": [0.001, 0.1], "val_fraction": 0.25}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     p = load_params_without_transfer(root / "params.yaml")

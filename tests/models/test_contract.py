@@ -114,7 +114,7 @@ def test_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_path):
     first = Trainer(make(name), x, y, config(steps=2), tmp_path / "b")
     first.fit(progress=False)
     second = Trainer(make(name), x, y, config(), tmp_path / "b")
-    second.fit(resume=True, progress=False)
+    second.fit(progress=False)
     a, b = weights(straight.variant), weights(second.variant)
     assert all(torch.equal(a[k], b[k]) for k in a), f"{name}: resumed weights differ"
     assert (tmp_path / "b" / "samples" / ("step_0000004.txt" if sequences(name) else "step_0000004.png")).exists()

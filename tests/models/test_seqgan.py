@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from tiny_variants import SEQ_LENGTH as LENGTH, SEQ_VOCAB as VOCAB, build_sequence as make, random_tokens as tokens
 
+from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.models.seqgan import PAPER_FILTER_COUNTS, PAPER_FILTER_SIZES, rollouts
 from ganlab.models.sequence import LSTMLanguageModel, inverse_cdf
+from ganlab.schema import from_dict
 
 # step 0 MLE, step 1 the discriminator, steps 2-3 adversarial: resume crosses both switches
 CONTRACT = {"embed": 4, "hidden": 4, "pretrain_steps": 1, "d_pretrain_steps": 1, "d_steps": 2, "rollouts": 2, "d_embed": 4, "d_filter_sizes": (1, 2, 3), "d_filter_counts": (3, 3, 2)}  # the contract test's settings (read by tests/tiny_variants.py)
@@ -85,6 +88,15 @@ def test_seqgan_defaults_are_the_papers():
     v = registry.get("seqgan")(c, DataSpec((20,), 0, vocab=50), torch.device("cpu"))
     assert [conv.kernel_size[0] for conv in v.nets["discriminator"].convs] == list(PAPER_FILTER_SIZES)
     assert [conv.out_channels for conv in v.nets["discriminator"].convs] == list(PAPER_FILTER_COUNTS)
+
+
+@pytest.mark.parametrize("sizes, counts", [((1, 2), (4, 10**6)), ((1, 10**6), (4, 4)), (tuple(range(1, 66)), (4,) * 65)])
+def test_the_discriminators_filter_lists_are_bounded(sizes, counts):
+    """A count of a million filters would make gigabytes of discriminator, from params.yaml or a generator.pt's config."""
+    with pytest.raises(ParamsError, match=r"config: d_filter_sizes .* must be equally long lists of 1 to 64 positive "
+                                          r"integers: widths up to 1000, counts up to 4096"):
+        from_dict(registry.get("seqgan").Config, {"d_filter_sizes": list(sizes), "d_filter_counts": list(counts)},
+                  "config")
 
 
 def test_seqgan_phases_train_the_right_networks_and_consume_the_data_stream_in_order():

@@ -243,7 +243,7 @@ def test_ema_statistics_and_restarts_resume_bit_for_bit(tmp_path):
     straight.fit(progress=False)
     Trainer(make(**tiny), x, None, TrainConfig(steps=2, **config), tmp_path / "b").fit(progress=False)
     resumed = Trainer(make(**tiny), x, None, TrainConfig(steps=4, **config), tmp_path / "b")
-    resumed.fit(resume=True, progress=False)
+    resumed.fit(progress=False)
     a, b = straight.variant.nets.state_dict(), resumed.variant.nets.state_dict()
     assert {"codebook.ema_count", "codebook.ema_sum"} <= set(a)
     assert all(torch.equal(a[k], b[k]) for k in a)

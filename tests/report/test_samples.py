@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,7 +15,8 @@ from ganlab.cli import app
 from ganlab.errors import GanlabError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
-from ganlab.report.samples import interpolation_grid, lerp, sample_grid, slerp
+from ganlab.report import samples
+from ganlab.report.samples import check_grid_size, check_sample_options, interpolation_grid, lerp, sample_grid, slerp
 from ganlab.runs import RunDir, load_generator
 from ganlab.train.trainer import TrainConfig, Trainer
 
@@ -80,3 +83,59 @@ def test_sample_command_takes_a_file_a_folder_or_a_run(tmp_path: Path, monkeypat
         assert png.size == (2 + 8 * 10, 2 + 2 * 10)  # n 16 / 8 steps = 2 rows
     result = runner.invoke(app, ["sample", "missing-run"])
     assert result.exit_code == 2
+
+
+def options(out: Path, **kw) -> Path:
+    """check_sample_options with the command's defaults and ``kw``."""
+    return check_sample_options(**{"n": 64, "out": out, "seed": 0, "interpolate": False, "steps": 8, "mode": "slerp",
+                                   **kw})
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"n": 0}, r"^--n = 0 is out of range; allowed: 1 <= n <= 1024 \(a 32 x 32 grid\)$"),
+    ({"n": 1025}, r"^--n = 1025 is out of range; allowed: 1 <= n <= 1024"),
+    ({"interpolate": True, "steps": 1}, r"^--steps = 1 is out of range with --interpolate; allowed: 2 <= steps <= 1024"),
+    ({"interpolate": True, "steps": 0}, r"^--steps = 0 is out of range with --interpolate"),
+    ({"mode": "cubic"}, r"^--mode = 'cubic' is not allowed; choose one of: lerp, slerp$"),
+    ({"seed": -1}, r"^--seed = -1 is out of range; allowed: 0 <= seed < 2\*\*63$"),
+])
+def test_sample_options_out_of_range_are_refused(tmp_path: Path, kw: dict, message: str) -> None:
+    with pytest.raises(GanlabError, match=message):
+        options(tmp_path / "grid.png", **kw)
+    assert options(tmp_path / "grid.png", n=1024, interpolate=True, steps=2) == tmp_path / "grid.png"
+    assert options(tmp_path / "grid.png", steps=0) == tmp_path / "grid.png"  # --steps only counts with --interpolate
+
+
+def test_an_out_where_a_png_cannot_go_without_loss_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(GanlabError, match=r"--out .*grid\.jpg: the grid is a PNG; give a path ending in \.png$"):
+        options(tmp_path / "grid.jpg")
+    with pytest.raises(GanlabError, match=r"--out .*/no/grid\.png: its folder .*/no does not exist; create it first$"):
+        options(tmp_path / "no" / "grid.png")
+    assert not (tmp_path / "no").exists()
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(GanlabError, match=r"--out .*folder\.png is a folder; give the path of a \.png file$"):
+        options(tmp_path / "folder.png")
+    (tmp_path / "notes.png").write_text("my notes")
+    with pytest.raises(GanlabError, match=r"--out .*notes\.png exists and is not a PNG; ganlab replaces only PNGs"):
+        options(tmp_path / "notes.png")
+    assert (tmp_path / "notes.png").read_text() == "my notes"
+    (tmp_path / "old.png").write_bytes(samples.PNG_SIGNATURE + b"...")
+    assert options(tmp_path / "old.png") == tmp_path / "old.png"  # an existing PNG may be replaced
+    assert options(tmp_path / "GRID.PNG") == tmp_path / "GRID.PNG"  # the suffix in either case
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.access(locked, os.W_OK):  # root writes anywhere: show the check what others are refused
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real_access(p, mode))
+    with pytest.raises(GanlabError, match=r"--out .*locked/grid\.png: its folder .*locked is not writable$"):
+        options(locked / "grid.png")
+    locked.chmod(0o755)
+
+
+def test_a_grid_larger_than_the_memory_bound_is_refused() -> None:
+    big = SimpleNamespace(name="big", data=DataSpec((3, 1024, 1024), 0))
+    check_grid_size(big, 85)
+    with pytest.raises(GanlabError, match=r"^--n = 86: 86 samples of big's shape \(3, 1024, 1024\) hold 1\.0 GiB; "
+                                          r"at most 85 at this shape$"):
+        check_grid_size(big, 86)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
 import math
 import os
 import signal
@@ -17,7 +18,8 @@ from ganlab.errors import GanlabError
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.runs import RunDir
-from ganlab.train.trainer import Trainer, TrainingDiverged
+from ganlab.files import OutputRefused
+from ganlab.train.trainer import RunConflict, RunStopped, Trainer, TrainingDiverged
 
 
 def test_training_seconds_add_up_over_a_resume(tmp_path, monkeypatch):
@@ -29,7 +31,7 @@ def test_training_seconds_add_up_over_a_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
     x, y = data()
     first = Trainer(make("gan"), x, y, config(steps=2), tmp_path).fit(progress=False)
-    second = Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
+    second = Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)
     assert first["seconds"] > 0
     assert second["seconds"] > first["seconds"]  # the second part's time is added to the first's
     fresh = Trainer(make("gan"), x, y, config(), tmp_path / "fresh").fit(progress=False)
@@ -65,27 +67,69 @@ def test_nan_loss_stops_with_variant_step_and_loss_and_keeps_the_last_checkpoint
     assert saved["step"] == 2
 
 
-def test_sigint_writes_a_checkpoint_and_stops_cleanly(tmp_path, monkeypatch):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_writes_a_checkpoint_and_ends_in_a_nonzero_exit(signum, tmp_path, monkeypatch):
     x, y = data()
     v = make("gan")
     real_step = v.step
 
     def step(xb, yb, step):
         if step == 1:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
         return real_step(xb, yb, step)
 
     monkeypatch.setattr(v, "step", step)
-    summary = Trainer(v, x, y, config(steps=10, checkpoint_every=100), tmp_path).fit(progress=False)
-    assert summary["finished"] is False and summary["step"] == 2
+    with pytest.raises(RunStopped, match=rf"gan: stopped by {signal.Signals(signum).name} at step 2 of 10") as err:
+        Trainer(v, x, y, config(steps=10, checkpoint_every=100), tmp_path).fit(progress=False)
+    assert err.value.exit_code == 128 + signum  # the shell's code: `dvc repro` reports the stage as failed
     assert torch.load(RunDir(tmp_path).checkpoint, weights_only=True)["step"] == 2
+    summary = json.loads(RunDir(tmp_path).summary.read_text())
+    assert summary["finished"] is False and summary["step"] == 2 and [r["step"] for r in summary["history"]] == [1, 2]
+    assert not RunDir(tmp_path).generator.exists()
+    resumed = Trainer(make("gan"), x, y, config(steps=10, checkpoint_every=100), tmp_path).fit(progress=False)
+    assert resumed["finished"] is True and resumed["step"] == 10
 
 
-def test_checkpoint_of_another_variant_is_refused(tmp_path):
+def test_checkpoint_of_another_variant_is_refused_and_kept(tmp_path):
     x, y = data()
     Trainer(make("gan"), x, y, config(steps=1), tmp_path).fit(progress=False)
-    with pytest.raises(GanlabError, match="holds a 'gan' checkpoint, not 'dcgan'"):
-        Trainer(make("dcgan"), x, y, config(steps=1), tmp_path).load_checkpoint()
+    before = RunDir(tmp_path).checkpoint.read_bytes()
+    with pytest.raises(RunConflict, match="holds a 'gan' run, not 'dcgan'.*pass --restart"):
+        Trainer(make("dcgan"), x, y, config(steps=1), tmp_path).fit(progress=False)
+    assert RunDir(tmp_path).checkpoint.read_bytes() == before
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_with_its_whole_history(tmp_path, monkeypatch):
+    """SIGKILL cannot be caught: simulated by an exception that ends the process's work at step 3, after the
+    step-2 checkpoint and after dvclive logged step 3. The resumed run keeps steps 1-2's history and seconds,
+    and dvclive's series hold each step once."""
+    from ganlab.train import trainer
+
+    clock = iter(range(0, 10_000, 5))
+    monkeypatch.setattr(trainer, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    x, y = data()
+    v = make("gan")
+    real_step = v.step
+
+    class Killed(BaseException):
+        pass
+
+    def step(xb, yb, step):
+        if step == 3:
+            raise Killed
+        return real_step(xb, yb, step)
+
+    monkeypatch.setattr(v, "step", step)
+    with pytest.raises(Killed):
+        Trainer(v, x, y, config(steps=4), tmp_path).fit(progress=False)
+    part = json.loads(RunDir(tmp_path).summary.read_text())
+    assert part["step"] == 2 and part["seconds"] > 0 and [r["step"] for r in part["history"]] == [1, 2]
+    done = Trainer(make("gan"), x, y, config(steps=4), tmp_path).fit(progress=False)
+    summary = json.loads(RunDir(tmp_path).summary.read_text())
+    assert [r["step"] for r in summary["history"]] == [1, 2, 3, 4]
+    assert done["seconds"] > part["seconds"]
+    rows = (RunDir(tmp_path).dvclive / "plots" / "metrics" / "train" / "loss_d.tsv").read_text().splitlines()
+    assert [r.split("\t")[0] for r in rows] == ["step", "1", "2", "3", "4"]
 
 
 def test_losses_are_logged_with_dvclive(tmp_path):
@@ -102,17 +146,66 @@ def test_losses_are_logged_with_dvclive(tmp_path):
 # --------------------------------------------------------------------------- resume safety and precision
 
 
-def test_resume_with_other_settings_starts_over(tmp_path, caplog):
+def test_a_run_with_other_settings_is_refused_and_kept_unless_restarted(tmp_path):
     x, y = data()
     Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    kept = {p.name: p.read_bytes() for p in (RunDir(tmp_path).checkpoint, RunDir(tmp_path).generator)}
+    with pytest.raises(RunConflict, match=r"written with other settings \(train\.seed 0 -> 5\); the run was kept"):
+        Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path).fit(progress=False)
+    assert {p.name: p.read_bytes() for p in (RunDir(tmp_path).checkpoint, RunDir(tmp_path).generator)} == kept
     fresh = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path / "fresh")
     fresh.fit(progress=False)
-    other = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path)  # same folder, another seed
-    assert not other.load_checkpoint()
-    assert "written with other settings" in caplog.text
-    other.fit(resume=True, progress=False)
+    other = Trainer(make("dcgan"), x, y, config(steps=2, seed=5), tmp_path)
+    other.fit(progress=False, restart="stale")
     a, b = weights(fresh.variant), weights(other.variant)
     assert all(torch.equal(a[k], b[k]) for k in a)  # as if the old checkpoint had never been there
+
+
+def test_fewer_steps_than_done_are_refused_and_the_run_kept(tmp_path):
+    x, y = data()
+    Trainer(make("gan"), x, y, config(steps=4), tmp_path).fit(progress=False)
+    kept = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file() and p.name != ".lock"}
+    with pytest.raises(RunConflict, match=r"is at step 4, past steps = 2; the run was kept"):
+        Trainer(make("gan"), x, y, config(steps=2), tmp_path).fit(progress=False)
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file() and p.name != ".lock"} == kept
+    summary = Trainer(make("gan"), x, y, config(steps=2), tmp_path).fit(progress=False, restart="yes")
+    assert summary["step"] == 2 and not (RunDir(tmp_path).samples / "step_0000004.png").exists()
+
+
+def test_restart_yes_starts_over_even_from_a_run_it_could_continue(tmp_path):
+    x, y = data()
+    fresh = Trainer(make("dcgan"), x, y, config(steps=2), tmp_path / "fresh")
+    fresh.fit(progress=False)
+    Trainer(make("dcgan"), x, y, config(steps=1), tmp_path / "run").fit(progress=False)
+    again = Trainer(make("dcgan"), x, y, config(steps=2), tmp_path / "run")
+    assert again.fit(progress=False, restart="yes")["step"] == 2
+    a, b = weights(fresh.variant), weights(again.variant)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # trained from step 0, not resumed at step 1
+
+
+def test_a_folder_of_other_files_is_refused_untouched(tmp_path):
+    x, y = data()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "thesis.txt").write_text("x")
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "holiday.png").write_text("y")
+    with pytest.raises(RunConflict, match=r"holds files a run does not write \(docs\)"):
+        Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "docs", "docs/thesis.txt", "samples", "samples/holiday.png"]
+
+
+def test_a_second_process_training_in_the_folder_is_refused_with_the_holders_pid(tmp_path):
+    from ganlab.files import folder_lock
+
+    x, y = data()
+    tmp_path.mkdir(exist_ok=True)
+    with folder_lock(RunDir(tmp_path).lock, "training gan"):  # as the first process holds it
+        (RunDir(tmp_path).lock).write_text("4242\n")  # its pid, as a process that is not this one would write
+        with pytest.raises(OutputRefused, match=rf"{tmp_path}: process 4242 is training gan in it"):
+            Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)
+    assert not RunDir(tmp_path).checkpoint.exists()
+    assert Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)["finished"]  # released: trains
 
 
 def test_checkpoint_of_other_code_is_not_resumed(tmp_path, monkeypatch):
@@ -122,7 +215,9 @@ def test_checkpoint_of_other_code_is_not_resumed(tmp_path, monkeypatch):
     Trainer(make("dcgan"), x, y, config(steps=2), tmp_path).fit(progress=False)
     assert Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()  # same code: resumes
     monkeypatch.setattr(trainer, "code_fingerprint", lambda cls, src=None: "edited")
-    assert not Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()
+    with pytest.raises(RunConflict, match=r"other settings \(the code\)"):
+        Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint()
+    assert not Trainer(make("dcgan"), x, y, config(steps=4), tmp_path).load_checkpoint("stale")
 
 
 def test_code_fingerprint_covers_the_variant_family():
@@ -153,11 +248,12 @@ def test_code_fingerprint_follows_the_shared_code_the_variant_imports(tmp_path):
     assert code_fingerprint(dcgan, src) != before
 
 
-def test_unreadable_checkpoint_is_named(tmp_path):
+def test_unreadable_checkpoint_is_named_and_kept(tmp_path):
     x, y = data()
     RunDir(tmp_path).checkpoint.write_bytes(b"not a checkpoint")
-    with pytest.raises(GanlabError, match=r"checkpoint\.pt: not a readable checkpoint"):
-        Trainer(make("gan"), x, y, config(), tmp_path).fit(resume=True, progress=False)
+    with pytest.raises(GanlabError, match=r"(?s)checkpoint\.pt: not a readable checkpoint.*the run was kept"):
+        Trainer(make("gan"), x, y, config(), tmp_path).fit(progress=False)
+    assert RunDir(tmp_path).checkpoint.read_bytes() == b"not a checkpoint"
 
 
 @pytest.mark.parametrize("name", ["dcgan", "wgan_gp"])
@@ -238,7 +334,7 @@ def test_a_run_resumed_at_its_end_keeps_its_scores_without_scoring_again(tmp_pat
 
     def run():
         v = ScoredDCGAN(ScoredDCGAN.Config(width=8), DataSpec(SHAPE, 10), torch.device("cpu"))
-        return Trainer(v, x, y, config(), tmp_path, test=test).fit(resume=True, progress=False)
+        return Trainer(v, x, y, config(), tmp_path, test=test).fit(progress=False)
 
     ScoredDCGAN.calls = 0
     first = run()

@@ -12,7 +12,7 @@ from typing import Any
 
 from ganlab.data import kinds
 from ganlab.errors import ParamsError
-from ganlab.schema import hp, join
+from ganlab.schema import cut, hp, join, shown
 
 
 
@@ -106,10 +106,10 @@ class DomainsParams:
                 raise ParamsError(f"classes_{side} is empty; name at least one class of {getattr(self, f'source_{side}')}")
             twice = sorted({c for c in classes if classes.count(c) > 1})
             if twice:
-                raise ParamsError(f"classes_{side} names {', '.join(map(repr, twice))} more than once")
+                raise ParamsError(f"classes_{side} names {cut(', '.join(map(shown, twice)))} more than once")
         shared = sorted(set(self.classes_a) & set(self.classes_b))
         if self.source_a == self.source_b and shared:
-            raise ParamsError(f"domains A and B both take class {', '.join(map(repr, shared))} of {self.source_a}: "
+            raise ParamsError(f"domains A and B both take class {cut(', '.join(map(shown, shared)))} of {self.source_a}: "
                               "the two domains must not share images")
 
     @staticmethod
@@ -119,5 +119,5 @@ class DomainsParams:
         for side in ("a", "b"):
             source = values.get(f"source_{side}", getattr(DomainsParams, f"source_{side}"))
             if source not in allowed:
-                raise ParamsError(f"{join(where, f'source_{side}')} = {source!r} is not an image dataset; "
+                raise ParamsError(f"{join(where, f'source_{side}')} = {shown(source)} is not an image dataset; "
                                   f"choose one of: {', '.join(allowed)}")

@@ -38,7 +38,7 @@ from ganlab.data.faces import _Reject, decode_photo, grey, iter_photo_inputs, sh
 from ganlab.data.formats import ImageData, ImageSplit, PhotoData
 from ganlab.data.hashindex import hamming, near_pairs
 from ganlab.errors import DataFormatError
-from ganlab.files import atomic_directory, atomic_write, write_json_atomic
+from ganlab.files import atomic_directory, atomic_write, check_output_folder, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,16 @@ class ImageSet:
 def load_image_set(source: str | os.PathLike, split: str | None = None) -> tuple[ImageSet, list[tuple[str, str, str]]]:
     """An image dataset's split (default: train, else all), or a folder/archive of image files.
 
-    Returns the set and the files that could not be used: (source, reason, detail).
+    Returns the set and the files that could not be used: (source, reason, detail). Files are read
+    within the archive limits and decoded within formats.MAX_PIXELS; what is over them is rejected.
     """
     source = Path(source)
     if source.is_dir() and (source / INFO_FILE).exists():
         info = read_info(source)
         if info.get("kind") == "images":
+            if not info.get("files"):
+                raise DataFormatError(f"{source}: an image dataset with no splits (counts {info.get('counts', {})}); "
+                                      "no images to de-duplicate")
             split = split or ("train" if "train" in info["files"] else next(iter(info["files"])))
             data, classes = load_images(source, split)
             ids = [str(i) for i in data.ids] if data.ids is not None else [f"{split}/{i}" for i in range(len(data.labels))]
@@ -93,7 +97,7 @@ def load_image_set(source: str | os.PathLike, split: str | None = None) -> tuple
     ids, images, labels, blobs, rejects = [], [], [], [], []
     for item in iter_photo_inputs(source):
         try:
-            arr = decode_photo(item.data, item.error)
+            arr = decode_photo(item.data, item.error, item.reason)
         except _Reject as rej:
             rejects.append((item.source, rej.reason, rej.detail))
             continue
@@ -289,12 +293,18 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
     ``metrics.json`` (counts only, for ``dvc metrics``) go there instead of into ``out``.
     """
     source, out = Path(source), Path(out)
+    inputs = [p for p in (source, eval_source) if p is not None]
+    check_output_folder(out, INFO_FILE, inputs)  # before the work, not after it
     train, rejects = load_image_set(source)
     if len(train) == 0:
-        raise DataFormatError(f"{source}: no readable images ({len(rejects)} files rejected)")
+        first = "; ".join(f"{s}: {d}" for s, _, d in rejects[:3])
+        raise DataFormatError(f"{source}: no readable images ({len(rejects)} files rejected{': ' + first if first else ''})")
     evaluation = None
     if eval_source is not None:
-        evaluation, _ = load_image_set(eval_source)
+        evaluation, eval_rejects = load_image_set(eval_source)
+        if len(evaluation) == 0:
+            raise DataFormatError(f"{eval_source}: no readable images to check leakage against "
+                                  f"({len(eval_rejects)} files rejected)")
     elif source.is_dir() and (source / INFO_FILE).exists() and "test" in read_info(source).get("files", {}):
         evaluation, _ = load_image_set(source, "test")
         eval_source = f"{source} (test split)"
@@ -320,7 +330,7 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
     report["rejected"] = [{"source": s, "reason": r, "detail": d} for s, r, d in rejects]
     report["clusters"] = [[train.ids[i] for i in c] for c in clusters]
     report["config"] = asdict(config)
-    _write_dedup(train, keep, kept_eval, clusters, report, source, out, config, report_dir)
+    _write_dedup(train, keep, kept_eval, clusters, report, source, out, config, report_dir, inputs)
     log.info("dedup: %d -> %d images (%d clusters, %d candidate pairs, %d confirmed)%s -> %s",
              report["n_in"], report["n_out"], len(clusters), stats["candidate_pairs"], stats["confirmed_pairs"],
              f"; {report['leakage']['train_with_near_duplicate_in_eval']} leak into the eval set" if "leakage" in report else "",
@@ -330,10 +340,10 @@ def run_dedup(source: str | os.PathLike, out: str | os.PathLike, config: DedupPa
 
 def _write_dedup(train: ImageSet, keep: np.ndarray, kept_eval: ImageSet | None, clusters: list[list[int]],
                  report: dict[str, Any], source: Path, out: Path, config: DedupParams,
-                 report_dir: str | os.PathLike | None) -> None:
+                 report_dir: str | os.PathLike | None, inputs: list[Path]) -> None:
     kept = train.subset(keep)
     base_info = read_info(source) if source.is_dir() and (source / INFO_FILE).exists() else {}
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, INFO_FILE, inputs) as tmp:
         if kept.blobs is not None:  # files of any size: keep their original bytes
             classes = sorted(set(kept.labels))
             content: Any = PhotoData(kept.ids, kept.blobs, np.asarray([classes.index(x) for x in kept.labels]), classes)

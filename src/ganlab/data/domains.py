@@ -133,7 +133,7 @@ def build_domains(params: DomainsParams, data_root: str | Path, out: str | Path,
         "per_domain": chosen,
         "seed": seed,
     }
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, INFO_FILE) as tmp:
         summary = write_content(ImageData(splits, [a.label, b.label]), tmp)
         info = {**info, **summary, "ganlab_version": __version__}
         write_json_atomic(tmp / INFO_FILE, info)

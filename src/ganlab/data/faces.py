@@ -4,13 +4,14 @@ DCGAN (Radford et al., 2016, section 4.2) ran an OpenCV face detector over web p
 the boxes as training faces. Here every photo is decoded (EXIF orientation applied), searched
 with a Viola-Jones cascade (optionally confirmed by a second cascade inside each box), and every
 face becomes a square crop with a margin, resized to ``size``. Photos that cannot be used are
-never fatal: each lands in ``rejects.csv`` with its reason.
+never fatal: each lands in ``rejects.csv`` with its reason (a file over the archive limits or an
+image over ``formats.MAX_PIXELS`` too, unread). Only when no photo gives a face does the run fail,
+writing nothing.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import multiprocessing
 import os
@@ -22,28 +23,29 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from ganlab import __version__
-from ganlab.data.archives import is_archive, iter_members
+from ganlab.data.archives import Rejection, is_archive, iter_members
 from ganlab.data.config import FacesParams
 from ganlab.data.datasets import INFO_FILE, load_photos, read_info, write_content
-from ganlab.data.formats import ImageData, ImageSplit
-from ganlab.errors import DataFormatError, GanlabError
-from ganlab.files import atomic_directory, atomic_write, write_json_atomic
+from ganlab.data.formats import ImageData, ImageSplit, ImageTooLargeError, opened_image
+from ganlab.errors import DataFormatError, GanlabError, ParamsError
+from ganlab.files import atomic_directory, atomic_write, check_output_folder, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-REJECT_REASONS = ("unreadable", "corrupt", "not-an-image", "too-small", "no-face")
+REJECT_REASONS = ("unreadable", "too-large", "corrupt", "not-an-image", "too-small", "no-face")
 
 
 @dataclass
 class PhotoInput:
     source: str  # path of the photo inside its dataset, folder or archive
-    data: bytes | None  # None when the file could not be read at all
+    data: bytes | None  # None when the file was not read: `reason` and `error` say why
     label: str  # the person (folder) the photo is filed under; '' for loose photos
     error: str = ""
+    reason: str = "unreadable"  # one of REJECT_REASONS, for a photo not read
 
 
 @dataclass
@@ -71,6 +73,20 @@ def cascade_path(name: str) -> str:
     return path
 
 
+def load_cascade(name: str) -> cv2.CascadeClassifier:
+    """A loaded cascade, or a GanlabError naming the file OpenCV cannot load as one."""
+    path = cascade_path(name)
+    try:
+        cascade = cv2.CascadeClassifier(path)
+    except (cv2.error, SystemError) as exc:  # OpenCV raises SystemError for a file it cannot parse
+        cause = exc.__cause__ if isinstance(exc, SystemError) and exc.__cause__ is not None else exc
+        why = str(cause).strip().splitlines()[-1] if str(cause).strip() else type(cause).__name__
+        raise GanlabError(f"cascade {path}: OpenCV cannot load it as a cascade XML file ({why})") from None
+    if cascade.empty():
+        raise GanlabError(f"cascade {path}: OpenCV read it but found no cascade in it (not a Haar/LBP cascade XML file)")
+    return cascade
+
+
 def iter_photo_inputs(source: str | os.PathLike) -> Iterator[PhotoInput]:
     """Photos from a fetched photo dataset, a folder or an archive; every file, readable or not."""
     source = Path(source)
@@ -81,24 +97,25 @@ def iter_photo_inputs(source: str | os.PathLike) -> Iterator[PhotoInput]:
         photos = load_photos(source)
         for i in range(len(photos)):
             yield PhotoInput(photos.paths[i], photos.blob(i), photos.class_names[photos.labels[i]])
-    elif source.is_dir():
-        for dirpath, dirnames, filenames in os.walk(source):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(f for f in filenames if not f.startswith(".")):
-                path = Path(dirpath, name)
-                rel = path.relative_to(source).as_posix()
-                label = Path(rel).parent.as_posix()
-                try:
-                    yield PhotoInput(rel, path.read_bytes(), "" if label == "." else label)
-                except OSError as exc:
-                    yield PhotoInput(rel, None, "", f"{type(exc).__name__}: {exc}")
-    elif source.is_file() and is_archive(source):
-        for rel, data in sorted(iter_members(source)):
-            if not Path(rel).name.startswith("."):
-                label = Path(rel).parent.as_posix()
-                yield PhotoInput(rel, data, "" if label == "." else label)
+    elif source.is_dir() or (source.is_file() and is_archive(source)):
+        # every visible file, image or not (each unusable one is a reject with its reason), read
+        # within the archive limits; a link, FIFO or device stops the run before any is opened
+        rejected: list[Rejection] = []
+        for rel, data in sorted(iter_members(source, select=_visible, rejected=rejected)):
+            yield PhotoInput(rel, data, _folder_label(rel))
+        for r in rejected:
+            yield PhotoInput(r.path, None, _folder_label(r.path), r.detail, r.reason)
     else:
         raise DataFormatError(f"{source}: not a photo dataset, a folder or an archive")
+
+
+def _visible(rel: str) -> bool:
+    return not any(part.startswith(".") for part in rel.split("/"))
+
+
+def _folder_label(rel: str) -> str:
+    label = Path(rel).parent.as_posix()
+    return "" if label == "." else label
 
 
 class _Reject(Exception):
@@ -107,21 +124,28 @@ class _Reject(Exception):
         self.reason, self.detail = reason, detail
 
 
-def decode_photo(data: bytes | None, error: str = "") -> np.ndarray:
-    """(H, W) grey or (H, W, 3) RGB uint8, EXIF orientation applied; raises _Reject."""
+def decode_photo(data: bytes | None, error: str = "", reason: str = "unreadable") -> np.ndarray:
+    """(H, W) grey or (H, W, 3) RGB uint8, EXIF orientation applied; raises _Reject.
+
+    ``data`` None is a file that was not read, for ``reason`` (``error`` the detail). An image
+    whose header claims more than formats.MAX_PIXELS is rejected as too-large before decoding.
+    """
     if data is None:
-        raise _Reject("unreadable", error or "could not read the file")
+        raise _Reject(reason, error or "could not read the file")
     if len(data) == 0:
         raise _Reject("unreadable", "empty file (0 bytes)")
+    fmt = "image"
     try:
-        img = Image.open(io.BytesIO(data))
+        with opened_image(data) as opened:
+            fmt = opened.format or fmt
+            img = ImageOps.exif_transpose(opened)
+            img.load()
+    except ImageTooLargeError as exc:
+        raise _Reject("too-large", exc.detail) from None
     except UnidentifiedImageError:
         raise _Reject("not-an-image", f"no image format recognises its first bytes {data[:8]!r}") from None
-    try:
-        img = ImageOps.exif_transpose(img)
-        img.load()
     except (OSError, SyntaxError, ValueError) as exc:
-        raise _Reject("corrupt", f"{img.format} data cannot be decoded ({exc})") from None
+        raise _Reject("corrupt", f"{fmt} data cannot be decoded ({exc})") from None
     if img.mode in ("L", "LA", "1", "I", "I;16", "F"):
         return np.asarray(img.convert("L"))
     rgb = np.asarray(img.convert("RGB"))
@@ -169,16 +193,14 @@ class FaceCropper:
 
     def __init__(self, config: FacesParams) -> None:
         self.config = config
-        self.cascade = cv2.CascadeClassifier(cascade_path(config.cascade))
-        self.confirm = cv2.CascadeClassifier(cascade_path(config.confirm_cascade)) if config.confirm_cascade else None
-        if self.cascade.empty() or (self.confirm is not None and self.confirm.empty()):
-            raise GanlabError(f"OpenCV could not load cascade {config.cascade!r} / {config.confirm_cascade!r}")
+        self.cascade = load_cascade(config.cascade)
+        self.confirm = load_cascade(config.confirm_cascade) if config.confirm_cascade else None
 
     def __call__(self, item: PhotoInput) -> list[Face] | tuple[str, str]:
         """Faces of one photo, or (reason, detail) when the photo is rejected."""
         c = self.config
         try:
-            photo = decode_photo(item.data, item.error)
+            photo = decode_photo(item.data, item.error, item.reason)
         except _Reject as rej:
             return rej.reason, rej.detail
         H, W = photo.shape[:2]
@@ -230,11 +252,18 @@ def is_test_person(label: str, test_fraction: float) -> bool:
 
 def crop_faces(source: str | os.PathLike, out: str | os.PathLike, config: FacesParams, workers: int = 0,
                progress: bool = True) -> dict[str, Any]:
-    """Detect and crop every face under ``source`` into dataset folder ``out``."""
+    """Detect and crop every face under ``source`` into dataset folder ``out``.
+
+    No face in any photo is an error that writes nothing: an empty dataset would replace ``out``
+    and fail every later stage; the message counts the rejects by reason instead of rejects.csv.
+    """
+    if workers < 0:
+        raise ParamsError(f"workers = {workers}: must be >= 0 (0 = one process per core)")
+    FaceCropper(config)  # fail on a bad cascade before reading photos or starting workers
+    check_output_folder(out, INFO_FILE, [source])  # before the work, not after it
     items = list(iter_photo_inputs(source))
     if not items:
         raise DataFormatError(f"{source}: holds no files")
-    FaceCropper(config)  # fail on a bad cascade name before starting workers
     workers = workers or os.cpu_count() or 1
     faces: list[Face] = []
     rejects: list[tuple[str, str, str]] = []
@@ -248,7 +277,12 @@ def crop_faces(source: str | os.PathLike, out: str | os.PathLike, config: FacesP
             else:
                 faces.extend(result)
     if not faces:
-        log.warning("%s: no face found in any of its %d files; rejects.csv says why", source, len(items))
+        counts = {r: n for r in REJECT_REASONS if (n := sum(1 for x in rejects if x[1] == r))}
+        first = "; ".join(f"{s}: {d}" for s, _, d in sorted(rejects)[:3])
+        raise DataFormatError(
+            f"{source}: no usable photo, no face in any of its {len(items)} files "
+            f"({', '.join(f'{r} {n}' for r, n in counts.items())}; e.g. {first}); nothing written"
+        )
     return _write_faces(faces, rejects, Path(out), config, source, len(items))
 
 
@@ -272,7 +306,7 @@ def _write_faces(faces: list[Face], rejects: list[tuple[str, str, str]], out: Pa
         },
         class_names,
     )
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, INFO_FILE, inputs=[source]) as tmp:
         summary = write_content(content, tmp)
         with atomic_write(tmp / "manifest.csv", "w") as fh:
             w = csv.writer(fh)

@@ -21,10 +21,10 @@ from ganlab import __version__
 from ganlab.data.archives import is_archive, iter_members
 from ganlab.data.datasets import INFO_FILE, write_content
 from ganlab.data.download import _Unreachable, download, verify
-from ganlab.data.formats import ImageData, read_any_image_folder
+from ganlab.data.formats import ImageData, PhotoData, is_image_name, read_any_image_folder
 from ganlab.data.sources import DATASETS, DatasetSpec, SourceFile, Variant
 from ganlab.errors import ChecksumError, DataFormatError, FetchError
-from ganlab.files import atomic_directory, hash_file, write_json_atomic
+from ganlab.files import atomic_directory, check_output_folder, hash_file, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,7 @@ def fetch_dataset(
     if name not in DATASETS:
         raise FetchError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
     spec = DATASETS[name]
+    check_output_folder(out, INFO_FILE)  # before the download, not after it
     chosen = choose_variant(spec, variant, mirror_dir())
     log.info("%s: variant %s (%s)", name, chosen.name, chosen.description)
     obtained = obtain(spec, chosen, timeout=timeout, retries=retries, progress=progress)
@@ -176,6 +177,8 @@ def fetch_dataset(
         "source": {"homepage": spec.homepage, "files": [_describe(o, digests[o.file.name]) for o in obtained]},
         "sha256": digests,
     }
+    if rejected := _rejected(content):  # only when some were: the official datasets' records stay as they were
+        info["rejected"] = rejected
     return _write(content, Path(out), info)
 
 
@@ -183,7 +186,8 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
     """Bring a user's archive or folder of images into canonical form (``--from``).
 
     ``split/class/*.jpg|png`` trees become labelled image arrays; anything else (folders of
-    photos, loose photos) is kept as encoded photos labelled by folder.
+    photos, loose photos) is kept as encoded photos labelled by folder. Files over the size limits
+    are left out and listed in dataset.json's ``rejected``.
     """
     source = Path(source)
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
@@ -192,6 +196,7 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
         raise FetchError(f"{source}: no such file or folder")
     if not source.is_dir() and not is_archive(source):
         raise FetchError(f"{source}: not a folder or an archive ({', '.join(('.tar.gz', '.tgz', '.tar', '.zip'))})")
+    check_output_folder(out, INFO_FILE, [source])  # before reading, not after it
     content = read_any_image_folder(source)
     layout = "split/class" if isinstance(content, ImageData) else "photo-folder"
     digest = hash_file(source) if source.is_file() else _tree_sha256(source)
@@ -203,12 +208,20 @@ def fetch_local(source: str | os.PathLike, name: str, out: str | os.PathLike) ->
         "official": False,
         "source": {"files": [{"name": source.name, "origin": "local", "path": str(source.resolve()), "sha256": digest}]},
         "sha256": {source.name: digest},
+        "rejected": _rejected(content),
     }
-    return _write(content, Path(out), info)
+    return _write(content, Path(out), info, inputs=[source])
 
 
-def _write(content, out: Path, info: dict[str, Any]) -> dict[str, Any]:
-    with atomic_directory(out) as tmp:
+def _rejected(content: Any) -> list[dict[str, str]]:
+    """The files an image folder or archive held but the dataset leaves out, each with its reason."""
+    if not isinstance(content, (ImageData, PhotoData)):
+        return []
+    return [{"path": r.path, "reason": r.reason, "detail": r.detail} for r in content.rejected]
+
+
+def _write(content, out: Path, info: dict[str, Any], inputs: list[Path] = ()) -> dict[str, Any]:
+    with atomic_directory(out, INFO_FILE, inputs) as tmp:
         summary = write_content(content, tmp)
         info = {**info, **summary, "ganlab_version": __version__}
         write_json_atomic(tmp / INFO_FILE, info)
@@ -218,8 +231,12 @@ def _write(content, out: Path, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tree_sha256(root: Path) -> str:
-    """A digest of a folder: every file's relative path and bytes, in sorted order."""
+    """A digest of a folder: every image file's relative path and bytes, in sorted order.
+
+    Only the files the dataset is read from: other files are never opened, and an image over the
+    per-file byte limit (never read, listed as rejected) is left out of the digest.
+    """
     h = hashlib.sha256()
-    for rel, data in sorted(iter_members(root)):
+    for rel, data in sorted(iter_members(root, select=is_image_name, rejected=[])):
         h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()

@@ -9,6 +9,10 @@ Readers take ``{source file name: local path}`` and return one of three content 
 
 Formats: idx (``.gz`` or raw), the CIFAR-10 python pickle tarball, image-folder archives
 (``split/class/*.jpg``) and photo folders (``person/*.jpg`` or loose photos), text lines.
+
+Every file is read within the limits of :mod:`ganlab.data.archives` and every image decoded within
+:data:`MAX_PIXELS`, checked from its header. In the official formats a file over a limit is an
+error naming it; in image and photo folders it is left out, logged, and listed in ``rejected``.
 """
 
 from __future__ import annotations
@@ -18,21 +22,30 @@ import io
 import logging
 import pickle
 import posixpath
+import re
+import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ganlab.data.archives import iter_members
+from ganlab.data import archives
+from ganlab.data.archives import Rejection, iter_members, read_capped
 from ganlab.errors import DataFormatError
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 SPLIT_NAMES = ("train", "test", "val", "valid", "validation")
+# Largest image decoded, checked from the header before any pixel is. 50 MP takes a 48 MP phone
+# photo (8000x6000) and costs 150 MB as RGB, a few times that while decoding and cropping, per
+# worker; a 12000x12000 scan (144 MP, 2.6 GB in `faces`) or a 50000x50000 PNG bomb of a few
+# hundred bytes is rejected unread. Stricter than PIL's own warning (89 MP) and error (179 MP).
+MAX_PIXELS = 50_000_000
 
 
 @dataclass
@@ -46,6 +59,7 @@ class ImageSplit:
 class ImageData:
     splits: dict[str, ImageSplit]
     class_names: list[str]
+    rejected: list[Rejection] = field(default_factory=list)  # files left out, each with its reason
 
 
 @dataclass
@@ -54,6 +68,7 @@ class PhotoData:
     blobs: list[bytes]  # the photo's original encoded bytes
     labels: np.ndarray  # (N,) int64 index into class_names (the photo's folder)
     class_names: list[str]
+    rejected: list[Rejection] = field(default_factory=list)  # files left out, each with its reason
 
 
 @dataclass
@@ -71,14 +86,17 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 
 def read_bytes_maybe_gzip(path: Path) -> bytes:
-    """Read a file, decompressing it when it starts with the gzip magic bytes."""
-    raw = Path(path).read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataFormatError(f"{path}: truncated or corrupt gzip stream ({exc})") from None
+    """Read a file, decompressing it when it starts with the gzip magic bytes; at most MAX_MEMBER_BYTES."""
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+        fh.seek(0)
+        try:
+            data = read_capped(gzip.GzipFile(fileobj=fh) if gzipped else fh, archives.MAX_MEMBER_BYTES)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DataFormatError(f"{path}: truncated or corrupt gzip stream ({exc})") from None
+    if data is None:
+        raise DataFormatError(f"{path}: {archives.over_member_limit()}")
+    return data
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -150,10 +168,12 @@ def read_cifar10_python(files: Mapping[str, Path], *, member: str) -> ImageData:
     """The official ``cifar-10-python.tar.gz``: five train batches, a test batch, batches.meta."""
     archive = files[member]
     batches: dict[str, dict] = {}
-    for name, data in iter_members(archive):
-        base = posixpath.basename(name)
-        if base.startswith(("data_batch_", "test_batch", "batches.meta")):
-            batches[base] = _unpickle(data, f"{archive}:{name}")
+
+    def is_batch(name: str) -> bool:
+        return posixpath.basename(name).startswith(("data_batch_", "test_batch", "batches.meta"))
+
+    for name, data in iter_members(archive, select=is_batch):
+        batches[posixpath.basename(name)] = _unpickle(data, f"{archive}:{name}")
     wanted = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
     missing = [w for w in wanted if w not in batches]
     if missing:
@@ -175,25 +195,55 @@ def read_cifar10_python(files: Mapping[str, Path], *, member: str) -> ImageData:
 # --------------------------------------------------------------------------- image folders
 
 
-def _image_members(source: Path) -> list[tuple[str, bytes]]:
-    members, skipped = [], 0
-    for name, data in iter_members(source):
-        if name.lower().endswith(IMAGE_SUFFIXES) and not posixpath.basename(name).startswith("."):
-            members.append((name, data))
-        else:
-            skipped += 1
+def is_image_name(name: str) -> bool:
+    """An image by its name: an image suffix, not a hidden file. Other files are never opened."""
+    return name.lower().endswith(IMAGE_SUFFIXES) and not posixpath.basename(name).startswith(".")
+
+
+@dataclass
+class _Members:
+    """The images of an archive or folder, read, and the files left out so far."""
+
+    source: Path
+    items: list[tuple[str, bytes]]  # (path below the shared top folder, bytes), sorted
+    rejected: list[Rejection]  # paths as in the source
+    top: str = ""  # the top folder every image shared (e.g. 'lfw/'), dropped from the items' paths
+
+    def reject(self, name: str, reason: str, detail: str) -> None:
+        log.warning("%s:%s%s: skipped, %s", self.source, self.top, name, detail)
+        self.rejected.append(Rejection(self.top + name, reason, detail))
+
+    def check_some_kept(self, kept: int) -> None:
+        """Every image rejected is an error naming the folder and the first reasons."""
+        if not kept:
+            first = "; ".join(f"{r.path}: {r.detail}" for r in self.rejected[:3])
+            raise DataFormatError(f"{self.source}: no usable image, all {len(self.rejected)} rejected ({first})")
+
+
+def _image_members(source: Path) -> _Members:
+    """The image files by name, read within the archive limits; the rest are never opened."""
+    skipped = 0
+
+    def select(name: str) -> bool:
+        nonlocal skipped
+        skipped += not is_image_name(name)
+        return is_image_name(name)
+
+    members = _Members(source, [], [])
+    members.items = sorted(iter_members(source, select=select, rejected=members.rejected))
     if skipped:
         log.info("%s: skipped %d files that are not images by name", source, skipped)
-    if not members:
+    if not members.items:
+        if members.rejected:
+            members.check_some_kept(0)
         raise DataFormatError(f"{source}: holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    members.sort(key=lambda m: m[0])
     # Drop a single top folder shared by every image (e.g. 'lfw/' or 'cifar10/').
     while True:
-        heads = {m[0].split("/", 1)[0] for m in members}
-        if len(heads) == 1 and all("/" in m[0] for m in members):
-            members = [(m[0].split("/", 1)[1], m[1]) for m in members]
-        else:
+        heads = {name.split("/", 1)[0] for name, _ in members.items}
+        if len(heads) != 1 or not all("/" in name for name, _ in members.items):
             return members
+        members.top += heads.pop() + "/"
+        members.items = [(name.split("/", 1)[1], data) for name, data in members.items]
 
 
 def detect_layout(paths: list[str]) -> str:
@@ -204,10 +254,43 @@ def detect_layout(paths: list[str]) -> str:
     return "photos"
 
 
+class ImageTooLargeError(DataFormatError):
+    """An image whose header claims more than MAX_PIXELS pixels; refused before it is decoded."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}" if where else detail)
+        self.detail = detail  # without the file's name: for rejects that name it in a column
+
+
+@contextmanager
+def opened_image(data: bytes, where: str = "") -> Iterator[Image.Image]:
+    """``data`` opened by PIL (header only), or :class:`ImageTooLargeError` when it claims too many pixels.
+
+    Every decode of an input image goes through here, so no file can make ganlab allocate more
+    than MAX_PIXELS pixels; PIL's own decompression-bomb warning and error count as too large.
+    Not-an-image and corrupt data raise PIL's own errors, which each caller words for its output.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+                if width * height > MAX_PIXELS:
+                    raise ImageTooLargeError(where, _too_many_pixels(f"{width}x{height} = {width * height:,}"))
+                yield img
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            claimed = re.search(r"\((\d+) pixels\)", str(exc))
+            raise ImageTooLargeError(where, _too_many_pixels(f"{int(claimed[1]):,}" if claimed else "too many")) from None
+
+
+def _too_many_pixels(claimed: str) -> str:
+    return f"image claims {claimed} pixels, over the limit of {MAX_PIXELS:,} (MAX_PIXELS)"
+
+
 def decode_image(data: bytes, where: str) -> np.ndarray:
     """Decode to uint8 (H, W, 1) for grey images or (H, W, 3) for everything else."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with opened_image(data, where) as img:
             img.load()
             if img.mode in ("L", "1", "I;16", "I", "F"):
                 arr = np.asarray(img.convert("L"))[..., None]
@@ -221,7 +304,7 @@ def decode_image(data: bytes, where: str) -> np.ndarray:
 def check_image(data: bytes, where: str) -> tuple[int, int]:
     """Decode fully (JPEGs at 1/8 scale, which still reads every byte) and return (width, height)."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with opened_image(data, where) as img:
             size = img.size
             img.draft(img.mode, (max(1, size[0] // 8), max(1, size[1] // 8)))
             img.load()
@@ -237,12 +320,12 @@ def read_image_folder_dataset(files: Mapping[str, Path], *, member: str) -> Imag
 def read_image_folder(source: Path) -> ImageData:
     """An archive or folder of ``split/class/*.jpg|png``; class index = sorted class folders."""
     members = _image_members(Path(source))
-    if detect_layout([m[0] for m in members]) != "splits":
+    if detect_layout([name for name, _ in members.items]) != "splits":
         raise DataFormatError(
             f"{source}: expected split/class/image paths with splits among {', '.join(SPLIT_NAMES)}, "
-            f"found e.g. {members[0][0]!r}"
+            f"found e.g. {members.items[0][0]!r}"
         )
-    return _labelled_images(members, source)
+    return _labelled_images(members)
 
 
 def read_photo_folder_dataset(files: Mapping[str, Path], *, member: str) -> PhotoData:
@@ -251,56 +334,74 @@ def read_photo_folder_dataset(files: Mapping[str, Path], *, member: str) -> Phot
 
 def read_photo_folder(source: Path) -> PhotoData:
     """Photos of any size, kept encoded; each labelled by its folder ('' for loose photos)."""
-    return _photos(_image_members(Path(source)), source)
+    return _photos(_image_members(Path(source)))
 
 
 def read_any_image_folder(source: Path) -> ImageData | PhotoData:
-    """A user's archive or folder: labelled images for split/class trees, else photos."""
+    """A user's archive or folder: labelled images for split/class trees, else photos.
+
+    A file over the size limits (archives.MAX_MEMBER_BYTES, MAX_PIXELS) is left out with a logged
+    warning and listed in the content's ``rejected``; a corrupt image is an error naming it.
+    """
     members = _image_members(Path(source))
-    if detect_layout([m[0] for m in members]) == "splits":
-        return _labelled_images(members, source)
-    return _photos(members, source)
+    if detect_layout([name for name, _ in members.items]) == "splits":
+        return _labelled_images(members)
+    return _photos(members)
 
 
-def _labelled_images(members: list[tuple[str, bytes]], source: Path) -> ImageData:
-    class_names = sorted({m[0].split("/")[1] for m in members})
+def _labelled_images(members: _Members) -> ImageData:
+    # classes from every image, rejected or not: a label does not depend on which files were too large
+    class_names = sorted({name.split("/")[1] for name, _ in members.items})
     index = {c: i for i, c in enumerate(class_names)}
     by_split: dict[str, tuple[list[np.ndarray], list[int]]] = {}
     shape = None
-    for name, data in members:
+    for name, data in members.items:
         split, cls, _ = name.split("/")
-        arr = decode_image(data, f"{source}:{name}")
+        try:
+            arr = decode_image(data, f"{members.source}:{members.top}{name}")
+        except ImageTooLargeError as exc:
+            members.reject(name, "too-large", exc.detail)
+            continue
         if shape is None:
             shape = arr.shape[:2]
         elif arr.shape[:2] != shape:
             raise DataFormatError(
-                f"{source}:{name}: image is {arr.shape[1]}x{arr.shape[0]} but earlier images are "
+                f"{members.source}:{members.top}{name}: image is {arr.shape[1]}x{arr.shape[0]} but earlier images are "
                 f"{shape[1]}x{shape[0]}; a labelled image folder needs one size (photos of any size "
                 "belong in a plain folder layout)"
             )
         imgs, labels = by_split.setdefault(split.lower(), ([], []))
         imgs.append(arr)
         labels.append(index[cls])
+    members.check_some_kept(len(by_split))
     # grey and colour mixed: promote the grey ones to three channels
     channels = max(a.shape[2] for imgs, _ in by_split.values() for a in imgs)
     splits = {}
     for split, (imgs, labels) in by_split.items():
         stacked = np.stack([np.repeat(a, channels, axis=2) if a.shape[2] != channels else a for a in imgs])
         splits[split] = ImageSplit(stacked, np.asarray(labels, dtype=np.int64))
-    return ImageData(splits, class_names)
+    return ImageData(splits, class_names, members.rejected)
 
 
-def _photos(members: list[tuple[str, bytes]], source: Path) -> PhotoData:
-    folders = [posixpath.dirname(name) for name, _ in members]
+def _photos(members: _Members) -> PhotoData:
+    kept = []
+    for name, data in members.items:  # reject what cannot be decoded now, not in a later stage
+        try:
+            check_image(data, f"{members.source}:{members.top}{name}")
+        except ImageTooLargeError as exc:
+            members.reject(name, "too-large", exc.detail)
+            continue
+        kept.append((name, data))
+    members.check_some_kept(len(kept))
+    folders = [posixpath.dirname(name) for name, _ in kept]
     class_names = sorted(set(folders))
     index = {c: i for i, c in enumerate(class_names)}
-    for name, data in members:  # reject what cannot be decoded now, not in a later stage
-        check_image(data, f"{source}:{name}")
     return PhotoData(
-        paths=[m[0] for m in members],
-        blobs=[m[1] for m in members],
+        paths=[name for name, _ in kept],
+        blobs=[data for _, data in kept],
         labels=np.asarray([index[f] for f in folders], dtype=np.int64),
         class_names=class_names,
+        rejected=members.rejected,
     )
 
 

@@ -87,7 +87,7 @@ def write_oracle(params: OracleParams, out: str | Path) -> dict[str, Any]:
         "oracle_sha256": hashlib.sha256(buf.getvalue()).hexdigest(),
         "oracle_nll_of_its_own_samples": floor,
     }
-    with atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out), INFO_FILE) as tmp:
         (tmp / WEIGHTS).write_bytes(buf.getvalue())
         with open(tmp / TOKENS, "wb") as fh:
             np.save(fh, array)

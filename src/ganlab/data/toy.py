@@ -25,7 +25,7 @@ def write_toy(params: ToyParams, out: str | Path, seed: int = 0) -> dict:
     info = {"name": NAME, "kind": "toy", "mu": params.mu, "sigma": params.sigma, "n": params.n, "seed": seed,
             "description": "1-D Gaussian samples, the toy of Goodfellow et al. (2014), Figure 1",
             "sample_mean": float(x.mean()), "sample_std": float(x.std())}
-    with atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out), INFO_FILE) as tmp:
         with open(tmp / SAMPLES, "wb") as fh:
             np.save(fh, x)
         write_json_atomic(tmp / INFO_FILE, info)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ganlab.errors import GanlabError, ParamsError
-from ganlab.schema import hp
+from ganlab.schema import cut, hp, shown
 
 # --------------------------------------------------------------------------- metrics:
 
@@ -78,9 +78,9 @@ class EvaluatorConfig:
 
     def __post_init__(self) -> None:
         if self.augment not in AUGMENTATIONS:
-            raise GanlabError(f"evaluator augment = {self.augment!r}; choose one of {', '.join(AUGMENTATIONS)}")
+            raise GanlabError(f"evaluator augment = {shown(self.augment)}; choose one of {', '.join(AUGMENTATIONS)}")
         if self.stem not in STEMS:
-            raise GanlabError(f"evaluator stem = {self.stem!r}; choose one of {', '.join(STEMS)}")
+            raise GanlabError(f"evaluator stem = {shown(self.stem)}; choose one of {', '.join(STEMS)}")
         if not 0.0 <= self.label_smoothing <= 0.5:  # 0.5 already spreads half of each target over wrong classes
             raise GanlabError(f"evaluator label_smoothing = {self.label_smoothing}; it must lie in [0, 0.5]")
 
@@ -116,9 +116,9 @@ class TransferConfig:
             raise ParamsError("c_grid is empty; give at least one C")
         bad = [c for c in self.c_grid if not c > 0]
         if bad:
-            raise ParamsError(f"c_grid holds {bad}: every C must be > 0")
+            raise ParamsError(f"c_grid holds {shown(bad)}: every C must be > 0")
         twice = sorted({r for r in self.runs if self.runs.count(r) > 1})
         if twice:
-            raise ParamsError(f"runs names {', '.join(map(repr, twice))} more than once")
+            raise ParamsError(f"runs names {cut(', '.join(map(shown, twice)))} more than once")
         if not self.runs and not self.raw_pixels:
             raise ParamsError("runs is empty and raw_pixels is false: nothing to measure")

@@ -355,7 +355,7 @@ def write_evaluator_stage(evaluators: Mapping[str, EvaluatorConfig], dataset: st
     if dataset not in evaluators:
         raise GanlabError(unknown_key_message(f"evaluators.{dataset}", dataset, sorted(evaluators)))
     evaluator = train_evaluator_on(Path(data_root) / dataset, evaluators[dataset], progress=False)
-    with atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out), WEIGHTS_FILE) as tmp:
         save_evaluator(evaluator, tmp / WEIGHTS_FILE)
     info = evaluator.info
     metrics = {k: info[k] for k in ("dataset", "test_accuracy", "n_train", "n_test", "epochs", "train_seconds",

@@ -110,7 +110,7 @@ def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: s
         "extractor_weights_path": str(extractor.weights), **extractor.protocol(), "splits": {},
     }
     raw = {split: load_images(root, split)[0].images for split in REFERENCE_SPLITS}
-    with atomic_directory(Path(out)) as tmp:
+    with atomic_directory(Path(out), REFERENCE_INFO) as tmp:
         for split in REFERENCE_SPLITS:
             images, adapted = fit_images(nchw(raw[split]), extractor)
             source = {"dataset": dataset, "dataset_variant": summary["dataset_variant"], "split": split,

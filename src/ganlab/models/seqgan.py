@@ -57,6 +57,9 @@ from ganlab.models.sequence import (
 #: SeqGAN's discriminator: filter widths in tokens, and filters of each width (1,720 in all)
 PAPER_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_FILTER_COUNTS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+#: bounds of those lists, generous around the paper's 12 widths of up to 20 tokens and 200 filters: a count of a
+#: million would make the discriminator gigabytes (a generator.pt's config builds it too)
+MAX_FILTER_WIDTHS, MAX_FILTER_WIDTH, MAX_FILTER_COUNT = 64, 1000, 4096
 
 
 @torch.no_grad()
@@ -158,9 +161,11 @@ class SeqganConfig(LanguageModelConfig):
 
     def __post_init__(self) -> None:
         sizes, counts = self.d_filter_sizes, self.d_filter_counts
-        if len(sizes) != len(counts) or not sizes or min(sizes) < 1 or min(counts) < 1:
+        if len(sizes) != len(counts) or not 1 <= len(sizes) <= MAX_FILTER_WIDTHS or min(sizes) < 1 \
+                or min(counts) < 1 or max(sizes) > MAX_FILTER_WIDTH or max(counts) > MAX_FILTER_COUNT:
             raise ParamsError(f"d_filter_sizes {list(sizes)} and d_filter_counts {list(counts)} must be equally "
-                              "long, non-empty lists of positive integers")
+                              f"long lists of 1 to {MAX_FILTER_WIDTHS} positive integers: widths up to "
+                              f"{MAX_FILTER_WIDTH}, counts up to {MAX_FILTER_COUNT}")
 
 
 @register("seqgan")

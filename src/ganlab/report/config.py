@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganlab.errors import ParamsError
-from ganlab.schema import hp
+from ganlab.schema import hp, join, shown
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,15 @@ class ReportConfig:
         if not self.arithmetic or not self.arithmetic_run:
             return
         if self.arithmetic_run not in models:
-            raise ParamsError(f"{where}.arithmetic_run = {self.arithmetic_run!r}: no such run under models:; runs: "
+            raise ParamsError(f"{where}.arithmetic_run = {shown(self.arithmetic_run)}: no such run under models:; runs: "
                               f"{', '.join(sorted(models))}")
         for title, concept in self.arithmetic.items():
             for part in ("a", "b", "c"):
                 indices = getattr(concept, part)
                 if not indices:
-                    raise ParamsError(f"{where}.arithmetic.{title}.{part} is empty: name at least one candidate")
+                    raise ParamsError(f"{join(join(where, 'arithmetic'), title)}.{part} is empty: name at least one candidate")
                 bad = [i for i in indices if not 0 <= i < self.arithmetic_candidates]
                 if bad:
-                    raise ParamsError(f"{where}.arithmetic.{title}.{part} = {list(indices)}: {bad} outside the "
+                    raise ParamsError(f"{join(join(where, 'arithmetic'), title)}.{part} = {shown(list(indices))}: "
+                                      f"{shown(bad)} outside the "
                                       f"{self.arithmetic_candidates} candidates (0..{self.arithmetic_candidates - 1})")

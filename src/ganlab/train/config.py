@@ -7,15 +7,20 @@ only when a run is checked, so a params file without ``models:`` is validated wi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ganlab.data import kinds
 from ganlab.errors import ParamsError
 from ganlab.models import registry
-from ganlab.schema import from_dict, hp, unknown_key_message
+from ganlab.schema import from_dict, hp, shown, unknown_key_message
 
 AMP_MODES = ("auto", "bf16", "off")
+#: the device names ganlab.device.pick_device knows: checked here, when the params are read, so a misspelt
+#: device stops `ganlab check-params`, not a run after its data are loaded (torch-free: device.py imports torch)
+DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(?::[0-9]{1,3})?")
+DEVICE_FORMS = "auto, cpu, cuda, cuda:N (N = 0, 1, ...), mps"
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,8 @@ class TrainParams:
     steps: int = hp(1000, "optimisation steps (generator updates for GANs)", min=1, max=10**9)
     batch_size: int = hp(64, "images per batch (per critic iteration for WGANs)", min=1, max=65536)
     seed: int = hp(0, "seed of weights, noise and batch order: same seed, same weights on CPU", min=0, max=2**31 - 1)
-    device: str = hp("auto", "auto = cuda, then mps, then cpu; or a torch device string such as cuda:1")
+    device: str = hp("auto", "auto = cuda, then mps, then cpu; or cpu, cuda, cuda:N (the N-th GPU), mps",
+                     pattern=DEVICE_NAME, forms=DEVICE_FORMS)
     amp: str = hp("auto", "auto = bfloat16 autocast on CUDA, float32 elsewhere; bf16 forces it; off",
                   choices=AMP_MODES)
     checkpoint_every: int = hp(500, "steps between checkpoints (and one at the end, and on SIGINT/SIGTERM)",
@@ -66,7 +72,7 @@ class RunParams:
         allowed = kinds.datasets_for(kind)
         data = values.get("data", "mnist")
         if data not in allowed:
-            raise ParamsError(f"{where}.data = {data!r}: variant {variant!r} trains on {kind}; choose one of: "
+            raise ParamsError(f"{where}.data = {shown(data)}: variant {variant!r} trains on {kind}; choose one of: "
                               f"{', '.join(allowed)}")
         values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
         # models.base holds the phase rule beside Variant.phases; it imports torch, which a params file

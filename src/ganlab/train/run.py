@@ -23,7 +23,7 @@ from ganlab.schema import unknown_key_message
 from ganlab.train import distributed
 from ganlab.train.config import RunParams
 from ganlab.train.data import dataset_id, loader_of
-from ganlab.train.trainer import Monitor, Trainer
+from ganlab.train.trainer import Monitor, Restart, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,9 @@ def data_monitor(run: RunParams, data_root: Path, spec: DataSpec) -> Monitor | N
 
 
 def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path = "data",
-              out: str | Path | None = None, resume: bool = True, progress: bool = True) -> dict[str, Any]:
+              out: str | Path | None = None, restart: Restart = "no", progress: bool = True) -> dict[str, Any]:
+    """Train run ``name`` into OUT (default DATA_ROOT/models/<name>), continuing the run there when it has
+    the same settings; ``restart``: what to do with a run there that it cannot continue (Trainer.fit)."""
     run = find_run(models, name)
     out = Path(out) if out is not None else RunDir.of(name, data_root).root
     device = distributed.setup(run.train.device) or pick_device(run.train.device)
@@ -71,7 +73,7 @@ def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path 
         variant = cls(run.variant_config(), spec, device)
         trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id, test=test,
                           monitor=data_monitor(run, Path(data_root), spec))
-        summary = trainer.fit(resume=resume, progress=progress)
+        summary = trainer.fit(progress=progress, restart=restart)
         finish = loader_of(Path(data_root) / run.data).after_training
         if trainer.writer and finish is not None and summary["finished"]:
             finish(variant, images, out)

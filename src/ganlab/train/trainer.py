@@ -20,9 +20,12 @@ The files' names and formats are :mod:`ganlab.runs`'s, the device and precision 
 :mod:`ganlab.device`'s, the picture writing :mod:`ganlab.images`'s; this module is the loop.
 
 A checkpoint carries a fingerprint of everything that shapes the weights (variant, its
-config, the data, seed, batch size, precision); ``fit(resume=True)`` continues only from a
-checkpoint with the same fingerprint and otherwise starts over, so a DVC stage can keep its
-checkpoint between runs (``persist: true``) and still never mixes two configurations.
+config, the data, seed, batch size, precision); ``fit`` continues only from a checkpoint with the
+same fingerprint and at most ``steps`` steps. A run it cannot continue (other settings, more steps
+done than asked, a damaged checkpoint) is kept and the new one refused, unless ``restart`` says
+otherwise: ``"stale"`` replaces it (the pipeline's stage: DVC's cache keeps the replaced outputs),
+``"yes"`` starts over in any case. Nothing is written into a folder that holds files a run does not
+write, and one process at a time trains in a folder (``OUT/.lock``).
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ import hashlib
 import json
 import logging
 import math
+import reprlib
 import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 from tqdm.auto import tqdm
@@ -45,7 +49,7 @@ from tqdm.auto import tqdm
 from ganlab import codedeps
 from ganlab.device import autocast_dtype
 from ganlab.errors import GanlabError
-from ganlab.files import atomic_write, write_json_atomic
+from ganlab.files import OutputRefused, atomic_write, folder_lock, write_json_atomic
 from ganlab.images import save_figure, save_grid
 from ganlab.models.base import Variant
 from ganlab.runs import Checkpoint, RunDir, UnreadableCheckpoint, export_generator, read_checkpoint, write_checkpoint
@@ -57,6 +61,24 @@ log = logging.getLogger(__name__)
 
 class TrainingDiverged(GanlabError):
     """A loss became NaN or infinite."""
+
+
+class RunConflict(GanlabError):
+    """OUT holds a run this one cannot continue (other settings, more steps done), or files a run does not write."""
+
+
+class RunStopped(GanlabError):
+    """A stop signal (SIGTERM, SIGINT) ended the run before its last step; its checkpoint was written.
+    The exit code is the shell's for that signal (143, 130), so ``dvc repro`` reports the stage as failed."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+#: what ``fit`` does with a run in OUT it cannot continue: refuse ("no"), replace it ("stale"), or start
+#: over even from a run it could continue ("yes")
+Restart = Literal["no", "stale", "yes"]
 
 
 class Monitor(Protocol):
@@ -125,6 +147,7 @@ class Trainer:
             "data": [dataclasses.asdict(self.variant.data), data_id],
             "train": {"seed": c.seed, "batch_size": c.batch_size, "amp": str(self.amp), "world": self.world},
         }
+        self.settings = json.loads(json.dumps(what, sort_keys=True, default=str))  # written in train_summary.json
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
@@ -170,25 +193,55 @@ class Trainer:
             step=self.step, variant=self.variant.name, fingerprint=self.fingerprint,
             model=self.variant.state_dict(), rng=rng))  # rng: one entry per process
 
-    def load_checkpoint(self) -> bool:
-        """Continue from OUT/checkpoint.pt if it is this run's; False (and nothing loaded) otherwise."""
+    def load_checkpoint(self, restart: Restart = "no") -> bool:
+        """Continue from OUT/checkpoint.pt if it is this run's (True); False when there is no run to continue.
+
+        A run in OUT this one cannot continue (another variant or settings, more steps than ``steps``, an
+        unreadable checkpoint, a summary or generator without a checkpoint) raises RunConflict naming why
+        and is kept, unless ``restart`` is "stale" or "yes"; with "yes" even a run it could continue is
+        replaced. Replacing removes the old run's files (its checkpoint is overwritten by the first new one)."""
+        path, why = self.run_dir.checkpoint, None
+        if path.exists():
+            try:
+                state = read_checkpoint(path, map_location=self.variant.device)
+            except UnreadableCheckpoint as exc:
+                why, state = str(exc), None
+            if state is not None:
+                why = self._cannot_continue(state)
+                if why is None and restart != "yes":
+                    self._load(state)
+                    return True
+        else:
+            left = [p.name for p in (self.run_dir.summary, self.run_dir.generator) if p.exists()]
+            if left:
+                why = f"{self.out} holds a run's {' and '.join(left)} but no checkpoint to continue from"
+        if why is not None and restart == "no":
+            raise RunConflict(f"{why}; the run was kept: pass --restart to replace it, or train into another --out")
+        if why is not None or path.exists():
+            log.warning("%s: %s; starting over (restart: %s)", self.variant.name, why or f"{path} is replaced", restart)
+        if self.writer:  # a fresh run: nothing of an earlier one may survive
+            for stale in (self.run_dir.samples, self.run_dir.dvclive):
+                shutil.rmtree(stale, ignore_errors=True)
+            for stale in (self.run_dir.generator, self.run_dir.summary):
+                stale.unlink(missing_ok=True)
+        return False
+
+    def _cannot_continue(self, state: Checkpoint) -> str | None:
+        """Why this run cannot continue checkpoint ``state``, or None when it can."""
         path = self.run_dir.checkpoint
-        if not path.exists():
-            return False
-        try:
-            state = read_checkpoint(path, map_location=self.variant.device)
-        except UnreadableCheckpoint as exc:
-            raise GanlabError(f"{exc}; delete it to start over") from None
         if state.variant != self.variant.name:
-            raise GanlabError(f"{path} holds a {state.variant!r} checkpoint, not {self.variant.name!r}")
+            return f"{path} holds a {state.variant!r} run, not {self.variant.name!r}"
         if state.fingerprint != self.fingerprint:
-            log.warning("%s: %s was written with other settings (fingerprint %s, now %s); starting over",
-                        self.variant.name, path, state.fingerprint, self.fingerprint)
-            return False
+            earlier = self._earlier_summary().get("settings")
+            what = _differences(earlier, self.settings) if isinstance(earlier, dict) else ""
+            return (f"{path} was written with other settings ({what or f'fingerprint {state.fingerprint}, now '}"
+                    f"{'' if what else self.fingerprint})")
         if state.step > self.config.steps:
-            log.warning("%s: %s is at step %d, past steps = %d; starting over",
-                        self.variant.name, path, state.step, self.config.steps)
-            return False
+            return f"{path} is at step {state.step}, past steps = {self.config.steps}"
+        return None
+
+    def _load(self, state: Checkpoint) -> None:
+        path = self.run_dir.checkpoint
         self.variant.load_state_dict(state.model)
         rng = state.rng[self.rank] if self.rank < len(state.rng) else state.rng[0]
         torch.set_rng_state(rng["cpu"].cpu())
@@ -196,7 +249,6 @@ class Trainer:
             torch.cuda.set_rng_state_all([s.cpu() for s in rng["cuda"]])
         self.step = state.step
         log.info("%s: resumed from %s at step %d", self.variant.name, path, self.step)
-        return True
 
     def export_generator(self) -> Path | None:
         """OUT/generator.pt: what sampling needs and nothing else (no discriminator, no optimizer)."""
@@ -207,28 +259,66 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def fit(self, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    def fit(self, progress: bool = True, restart: Restart = "no") -> dict[str, Any]:
+        """Train to ``steps``, continuing the run in OUT when it is this one (see :meth:`load_checkpoint` for
+        ``restart``); return train_summary.json's fields without the history. OUT must be missing, empty or
+        a run's folder (RunConflict names what else it holds), and is locked while this process trains."""
+        foreign = self.run_dir.foreign()
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise RunConflict(f"{self.out}: holds files a run does not write ({shown}); train into an empty or "
+                              "new folder (--out)")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputRefused(f"{self.out}: cannot create the run's folder ({exc.strerror})") from None
+        lock = folder_lock(self.run_dir.lock, f"training {self.variant.name}") if self.writer else contextlib.nullcontext()
+        with lock:
+            return self._fit(progress, restart)
+
+    def _fit(self, progress: bool, restart: Restart) -> dict[str, Any]:
         c = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(c.seed * 1009 + self.rank)  # each process draws its own noise
         distributed.broadcast_module(self.variant.nets)
-        resumed = resume and self.load_checkpoint()
-        if not resumed and self.writer:  # a fresh run: nothing of an earlier one may survive
-            for stale in (self.run_dir.samples, self.run_dir.dvclive):
-                shutil.rmtree(stale, ignore_errors=True)
+        earlier = self._earlier_summary()
+        resumed = self.load_checkpoint(restart)
+        if not resumed:
+            earlier = {}
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         last: dict[str, float] = {}
-        earlier = self._earlier_summary() if resumed else {}
         history = [r for r in earlier.get("history", []) if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
         seconds_before = float(earlier.get("seconds", 0.0)) if history else 0.0
         if history:  # a run resumed at its end still reports its last losses
             last = {k: v for k, v in history[-1].items() if k not in ("step", "images_per_s")}
         self.evals = [r for r in earlier.get("evals", []) if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
         start, start_step = time.perf_counter(), self.step
+
+        def summary(finished: bool) -> dict[str, Any]:
+            """train_summary.json's fields without the history; written at every checkpoint and at the end."""
+            out = {"variant": self.variant.name, "step": self.step, "finished": finished,
+                   "seconds": round(seconds_before + time.perf_counter() - start, 1), **last}
+            out["phases"] = self.variant.planned_phases(c.steps)  # what the reports say each phase trained
+            if self.test_results:
+                out["test"] = self.test_results
+                out["test_protocol"] = self.test_protocol
+            if self.evals:
+                out["eval"] = {k: v for k, v in self.evals[-1].items() if k != "step"}
+                out["eval_step"] = self.evals[-1]["step"]
+                out["eval_protocol"] = self.monitor.protocol() if self.monitor is not None else \
+                    earlier.get("eval_protocol", {})
+            return out
+
+        def write(fields: dict[str, Any]) -> None:
+            if self.writer:  # the history so far: a run killed later resumes with it (and its seconds)
+                write_json_atomic(self.run_dir.summary,
+                                  {**fields, "settings": self.settings, "history": history, "evals": self.evals})
+
         live = None
         if c.dvclive and self.writer:
             from dvclive import Live
 
+            if resumed:  # a run killed after its checkpoint logged steps it will now do again
+                _drop_logged_after(self.run_dir.dvclive, self.step)
             live = Live(dir=str(self.run_dir.dvclive), resume=resumed, report=None, save_dvc_exp=False,
                         dvcyaml=False)
         try:
@@ -272,6 +362,8 @@ class Trainer:
                     self.run_monitor(live)
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps or stop:
                     self.save_checkpoint()
+                    if self.step < c.steps:
+                        write(summary(False))
                 if stop:
                     log.warning("%s: stop signal at step %d; checkpoint written, stopping", self.variant.name, self.step)
                     break
@@ -293,22 +385,15 @@ class Trainer:
             if live is not None:
                 live.end()
         finished = self.step >= c.steps
-        seconds = round(seconds_before + time.perf_counter() - start, 1)
-        summary = {"variant": self.variant.name, "step": self.step, "finished": finished, "seconds": seconds, **last}
-        summary["phases"] = self.variant.planned_phases(c.steps)  # what the reports say each phase trained
-        if self.test_results:
-            summary["test"] = self.test_results
-            summary["test_protocol"] = self.test_protocol
-        if self.evals:
-            summary["eval"] = {k: v for k, v in self.evals[-1].items() if k != "step"}
-            summary["eval_step"] = self.evals[-1]["step"]
-            summary["eval_protocol"] = self.monitor.protocol() if self.monitor is not None else \
-                earlier.get("eval_protocol", {})
-        if self.writer:
-            if finished:
-                self.export_generator()
-            write_json_atomic(self.run_dir.summary, {**summary, "history": history, "evals": self.evals})
-        return summary
+        fields = summary(finished)
+        if self.writer and finished:
+            self.export_generator()
+        write(fields)
+        if self._stop_signal is not None and not finished:
+            raise RunStopped(f"{self.variant.name}: stopped by {signal.Signals(self._stop_signal).name} at step "
+                             f"{self.step} of {c.steps}; {self.run_dir.checkpoint} holds it: run the same command "
+                             "again to continue", self._stop_signal)
+        return fields
 
     @torch.no_grad()
     def run_monitor(self, live: Any) -> dict[str, float]:
@@ -400,3 +485,43 @@ class Trainer:
         with atomic_write(path) as fh:
             fh.write("".join(line + "\n" for line in lines).encode())
         return [path]
+
+
+def _drop_logged_after(folder: Path, step: int) -> None:
+    """Remove the rows past ``step`` from dvclive's series (``plots/metrics/**/*.tsv``, a header then
+    tab-separated rows whose step column is named ``step``): a resumed run logs those steps again."""
+    for tsv in sorted((folder / "plots" / "metrics").rglob("*.tsv")):
+        lines = tsv.read_text().splitlines(keepends=True)
+        if not lines:
+            continue
+        header = lines[0].rstrip("\n").split("\t")
+        if "step" not in header:
+            continue
+        col = header.index("step")
+        keep = [lines[0]] + [row for row in lines[1:] if _step_of(row, col) <= step]
+        if len(keep) != len(lines):
+            with atomic_write(tsv, "w") as fh:
+                fh.write("".join(keep))
+
+
+def _step_of(row: str, col: int) -> int:
+    try:
+        return int(row.rstrip("\n").split("\t")[col])
+    except (IndexError, ValueError):
+        return -1  # a row dvclive did not write: kept as it is
+
+
+def _differences(before: dict[str, Any], now: dict[str, Any], limit: int = 4) -> str:
+    """'config.lr 0.0002 -> 0.001, train.seed 0 -> 1': the settings that differ, the first ``limit``."""
+    def flat(d: Any, where: str = "") -> dict[str, Any]:
+        if not isinstance(d, dict):
+            return {where: d}
+        return {k: v for key, value in d.items() for k, v in flat(value, f"{where}.{key}" if where else str(key)).items()}
+
+    a, b = flat(before), flat(now)
+    cut = reprlib.Repr()
+    cut.maxstring = cut.maxother = 24
+    short = cut.repr
+    diffs = [f"{k} {short(a.get(k))} -> {short(b.get(k))}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+    diffs = [d if not d.startswith("code ") else "the code" for d in diffs]
+    return ", ".join(diffs[:limit]) + (f" and {len(diffs) - limit} more" if len(diffs) > limit else "")
