@@ -6,6 +6,7 @@ Helpers that tests import by name live in tests/helpers.py, not here.
 from __future__ import annotations
 
 import http.server
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,3 +45,18 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's mirror or cache unless it sets them itself."""
     monkeypatch.delenv("GANLAB_DATA_MIRROR", raising=False)
     monkeypatch.setenv("GANLAB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail, not hang, if the code under test blocks (opening a FIFO blocks until a writer comes): readers
+    must lstat before they open. 60 s: far beyond any of these tests' own time."""
+
+    def timeout(signum: int, frame: object) -> None:
+        raise TimeoutError("blocked: did something open a FIFO?")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

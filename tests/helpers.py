@@ -277,3 +277,16 @@ def scratch_project(dst: Path, stages: list[str]) -> Path:
     run_in(["dvc", "init", "-q"], dst)
     run_in(["dvc", "config", "core.analytics", "false"], dst)
     return dst
+
+
+def read_only_folder(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``folder`` created read-only (0555). Root writes anywhere, so there ``os.access`` is made to answer
+    for ``folder`` as it does for everyone else: the checks under test see what other users are refused."""
+    import os
+
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+    return folder

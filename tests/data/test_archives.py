@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import struct
 import tarfile
 import tracemalloc
@@ -20,20 +19,6 @@ from ganlab.data.formats import MAX_PIXELS, ImageTooLargeError, check_image, dec
 from ganlab.errors import DataFormatError, UnsafeArchiveError
 
 MiB = 2**20
-
-
-@pytest.fixture
-def no_hang():
-    """Fail, not hang, if anything opens a FIFO: the readers must lstat before they open."""
-
-    def timeout(signum, frame):
-        raise TimeoutError("blocked: a FIFO was opened")
-
-    previous = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import flipped, zip_regions
+from helpers import flipped, read_only_folder, zip_regions
 from tiny_variants import build
 from typer.testing import CliRunner
 
@@ -189,14 +189,7 @@ def test_an_out_in_a_missing_folder_is_refused_and_the_folder_not_made(run, tmp_
 
 
 def test_an_out_in_a_read_only_folder_is_refused(run, tmp_path, caplog, monkeypatch):
-    import os
-
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    if os.access(locked, os.W_OK):  # root writes anywhere: show the check what others are refused
-        real_access = os.access
-        monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real_access(p, mode))
+    locked = read_only_folder(tmp_path / "locked", monkeypatch)
     refused(sample(run.generator, locked / "grid.png"), caplog, f"its folder {locked} is not writable")
     locked.chmod(0o755)
     assert list(locked.iterdir()) == []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers import read_only_folder
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -122,12 +122,7 @@ def test_an_out_where_a_png_cannot_go_without_loss_is_refused(tmp_path: Path, mo
     (tmp_path / "old.png").write_bytes(samples.PNG_SIGNATURE + b"...")
     assert options(tmp_path / "old.png") == tmp_path / "old.png"  # an existing PNG may be replaced
     assert options(tmp_path / "GRID.PNG") == tmp_path / "GRID.PNG"  # the suffix in either case
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    if os.access(locked, os.W_OK):  # root writes anywhere: show the check what others are refused
-        real_access = os.access
-        monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == locked else real_access(p, mode))
+    locked = read_only_folder(tmp_path / "locked", monkeypatch)
     with pytest.raises(GanlabError, match=r"--out .*locked/grid\.png: its folder .*locked is not writable$"):
         options(locked / "grid.png")
     locked.chmod(0o755)
