@@ -234,8 +234,8 @@ class Trainer:
         if state.fingerprint != self.fingerprint:
             earlier = self._earlier_summary().get("settings")
             what = _differences(earlier, self.settings) if isinstance(earlier, dict) else ""
-            return (f"{path} was written with other settings ({what or f'fingerprint {state.fingerprint}, now '}"
-                    f"{'' if what else self.fingerprint})")
+            what = what or f"fingerprint {state.fingerprint}, now {self.fingerprint}"  # a summary without settings
+            return f"{path} was written with other settings ({what})"
         if state.step > self.config.steps:
             return f"{path} is at step {state.step}, past steps = {self.config.steps}"
         return None
@@ -280,10 +280,8 @@ class Trainer:
         c = self.config
         torch.manual_seed(c.seed * 1009 + self.rank)  # each process draws its own noise
         distributed.broadcast_module(self.variant.nets)
-        earlier = self._earlier_summary()
         resumed = self.load_checkpoint(restart)
-        if not resumed:
-            earlier = {}
+        earlier = self._earlier_summary() if resumed else {}
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         last: dict[str, float] = {}
         history = [r for r in earlier.get("history", []) if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
