@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -74,3 +78,25 @@ def test_a_figure_is_written_as_png(tmp_path):
     fig.subplots().plot([0, 1], [1, 0])
     path = save_figure(fig, tmp_path / "sub" / "fig.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("shape, nrow, pad_value", [
+    ((7, 1, 5, 6), 3, 0.0),  # grey becomes RGB; a last row part-filled
+    ((4, 3, 4, 4), 2, 1.0),  # colour, white borders
+    ((1, 3, 6, 6), 8, 0.5),  # one image: no border at all
+    ((3, 3, 4, 5), 10, 0.0),  # fewer images than a row holds
+])
+def test_a_grid_is_torchvisions_save_image_byte_for_byte(tmp_path, shape, nrow, pad_value):
+    from torchvision.utils import save_image
+
+    images = torch.randn(shape, generator=torch.Generator().manual_seed(0)) * 1.2  # some outside [-1, 1]
+    expected = io.BytesIO()
+    save_image(images, expected, format="png", nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=pad_value)
+    assert save_grid(images, tmp_path / "grid.png", nrow=nrow, pad_value=pad_value).read_bytes() == expected.getvalue()
+
+
+def test_the_train_and_evaluator_stages_start_without_importing_torchvision():
+    """torchvision's import pulls in torch._dynamo: over a second of each of these stages' start-up
+    (the metrics stages still pay it: torch-fidelity imports torchvision)."""
+    code = "import sys, ganlab.train.run, ganlab.eval.evaluator, ganlab.data.fetch; sys.exit('torchvision' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

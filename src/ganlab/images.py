@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torchvision.utils import save_image
+from PIL import Image
 
 from ganlab.errors import GanlabError
 from ganlab.files import atomic_write
@@ -54,10 +54,37 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Float (N, C, H, W) in [-1, 1], as generators give them -> uint8 (N, C, H, W), contiguous.
 
     Quantised as a PNG of them is: scaled to [0, 255], rounded half up and clipped, which is
-    what torchvision's ``save_image`` (and so :func:`save_grid`) does; values outside [-1, 1]
+    what torchvision's ``save_image`` and so :func:`save_grid` do; values outside [-1, 1]
     saturate. Round-trips :func:`to_unit_range` exactly.
     """
     return images.float().add(1.0).mul(127.5).add(0.5).clamp(0, 255).to(torch.uint8).contiguous()
+
+
+def grid_pixels(images: torch.Tensor, nrow: int, pad_value: float = 0.0, padding: int = 2) -> np.ndarray:
+    """Float images (N, C, H, W) in [-1, 1] as one uint8 (rows, cols, 3) picture, ``nrow`` to a row
+    with ``padding`` px of ``pad_value`` (0 = black, 1 = white) around each; grey images become RGB.
+
+    The layout and rounding are torchvision's ``make_grid`` and ``save_image`` (with
+    ``normalize=True, value_range=(-1, 1)``), pixel for pixel, without importing torchvision:
+    its import pulls in torch._dynamo, 1.3 s of every stage's start-up.
+    """
+    x = images.detach().float().cpu()
+    if x.ndim != 4 or x.shape[1] not in (1, 3) or len(x) == 0:
+        raise GanlabError(f"a grid needs images of shape (N, 1 or 3, H, W), got {tuple(x.shape)}")
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    x = x.clamp(-1.0, 1.0).sub(-1.0).div(2.0)  # the order of torchvision's operations: the same floats
+    if len(x) == 1:  # one image: no border, as make_grid
+        grid = x[0]
+    else:
+        cols = min(nrow, len(x))
+        rows = -(-len(x) // cols)
+        h, w = x.shape[2] + padding, x.shape[3] + padding
+        grid = torch.full((3, h * rows + padding, w * cols + padding), float(pad_value))
+        for k, image in enumerate(x):
+            r, c = divmod(k, cols)
+            grid[:, r * h + padding : (r + 1) * h, c * w + padding : (c + 1) * w] = image
+    return grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int, pad_value: float = 0.0) -> Path:
@@ -66,8 +93,7 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int, pad_value: floa
     if images.dtype == torch.uint8:
         images = to_unit_range(images)
     buf = io.BytesIO()
-    save_image(images.float(), buf, format="png", nrow=nrow, normalize=True, value_range=(-1, 1),
-               pad_value=pad_value)
+    Image.fromarray(grid_pixels(images, nrow, pad_value)).save(buf, format="png")
     with atomic_write(Path(path)) as fh:
         fh.write(buf.getvalue())
     return Path(path)
