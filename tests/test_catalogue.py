@@ -64,7 +64,7 @@ def test_check_names_the_stale_part_and_pipeline_rewrites_it(project, caplog):
 def test_a_new_run_gets_its_metrics_stage_artifact_train_item_and_plot_lines(project):
     params = project / "params.yaml"
     params.write_text(params.read_text().rstrip("\n") + """
-  lsgan:  # an extra image run
+  lsgan-seed1:  # an extra image run
     variant: lsgan  # registered variant
     data: mnist  # digits
   translation:  # a translation run: its test scores, no metrics stage
@@ -80,18 +80,18 @@ def test_a_new_run_gets_its_metrics_stage_artifact_train_item_and_plot_lines(pro
     assert set(write_pipeline(params, project / "dvc.yaml")) == {params, project / "dvc.yaml"}
 
     p = load_params(params)
-    assert p.metrics.runs["lsgan"] == "mnist" and "translation" not in p.metrics.runs and "coco-mle" not in p.metrics.runs
-    assert "    lsgan: mnist  # as models.lsgan.data\n" in params.read_text()
+    assert p.metrics.runs["lsgan-seed1"] == "mnist" and "translation" not in p.metrics.runs and "coco-mle" not in p.metrics.runs
+    assert "    lsgan-seed1: mnist  # as models.lsgan-seed1.data\n" in params.read_text()
     dvc = pipeline_of(project)
-    assert dvc["artifacts"]["lsgan"] == {"path": "data/models/lsgan/generator.pt", "type": "model",
-                                         "desc": "lsgan trained on mnist (params.yaml models.lsgan)",
+    assert dvc["artifacts"]["lsgan-seed1"] == {"path": "data/models/lsgan-seed1/generator.pt", "type": "model",
+                                         "desc": "lsgan trained on mnist (params.yaml models.lsgan-seed1)",
                                          "labels": ["lsgan", "mnist"]}
-    item = dvc["stages"]["train"]["foreach"]["lsgan"]
-    assert item["data"] == "${models.lsgan.data}"  # read from params.yaml, so `dvc exp run -S` can change it
+    item = dvc["stages"]["train"]["foreach"]["lsgan-seed1"]
+    assert item["data"] == "${models.lsgan-seed1.data}"  # read from params.yaml, so `dvc exp run -S` can change it
     assert {"src/ganlab/models/lsgan.py", "src/ganlab/models/dcgan.py"} <= set(item.values())
     assert list(item) == list(dvc["stages"]["train"]["foreach"]["gan"])  # every item has the same keys
     loss = next(plot["generator-loss"] for plot in dvc["plots"] if "generator-loss" in plot)
-    assert "data/models/lsgan/dvclive/plots/metrics/train/loss_g.tsv" in loss["y"]
+    assert "data/models/lsgan-seed1/dvclive/plots/metrics/train/loss_g.tsv" in loss["y"]
     sequences = dvc["stages"]["sequences"]
     assert "data/models/coco-mle/train_summary.json" in sequences["deps"] and "models.coco-mle" in sequences["params"]
     assert "models.translation" not in sequences["params"]
@@ -250,21 +250,21 @@ def test_profile_writes_valid_params_that_keep_every_comment(tmp_path):
         if line.lstrip().startswith("#"):
             assert line in text, line
     assert "      steps: 6  # tiny: a few steps: every stage runs end to end, no number means anything (was 1500)" in text
-    assert text.startswith("# Profile tiny: params.yaml with profiles/all.yaml, then profiles/tiny.yaml applied")
-    assert "  cgan:  # conditional MLP GAN: one column per digit in the grid\n" in text  # from the all profile
+    assert text.startswith("# Profile tiny: params.yaml with profiles/tiny.yaml applied")
+    assert "  cgan:  # conditional MLP GAN: one column per digit in the grid\n" in text  # a run of params.yaml, kept
 
 
 def test_profile_beside_dvc_yaml_brings_the_pipeline_along_and_dvc_reads_it(project):
     params = project / "params.yaml"
-    assert write_profile("tiny", params, params) == [params, project / "dvc.yaml"]
+    assert write_profile("paper", params, params) == [params, project / "dvc.yaml"]  # it adds runs
     dvc = pipeline_of(project)
-    assert "cgan" in dvc["stages"]["train"]["foreach"] and "cgan" in dvc["artifacts"]
+    assert "coco-mle" in dvc["stages"]["train"]["foreach"] and "coco-mle" in dvc["artifacts"]
     assert stale_parts(params, project / "dvc.yaml") == []
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=project, check=True)
     listed = subprocess.run([sys.executable, "-m", "dvc", "stage", "list", "--name-only"], cwd=project,
                             capture_output=True, text=True, check=True).stdout.split()
-    assert {"train@cgan", "train@cyclegan", "metrics@cgan", "sequences", "report"} <= set(listed)
+    assert {"train@coco-mle", "train@cgan", "train@cyclegan", "metrics@cgan", "sequences", "report"} <= set(listed)
     assert "metrics@cyclegan" not in listed
 
 
@@ -358,7 +358,7 @@ def test_pipeline_names_a_params_path_that_is_a_folder(tmp_path, caplog):
 
 def test_write_profile_needs_a_known_profile_and_the_default_params(project):
     params = project / "params.yaml"
-    with pytest.raises(ParamsError, match=r"profile 'huge': no .*; profiles: all, paper, tiny"):
+    with pytest.raises(ParamsError, match=r"profile 'huge': no .*; profiles: paper, tiny"):
         write_profile("huge", params, params)
     assert params.read_text() == (ROOT / "params.yaml").read_text()
     write_profile("tiny", params, params)

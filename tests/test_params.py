@@ -168,32 +168,17 @@ def profiled(tmp_path_factory):
     return written
 
 
-def test_every_variant_is_trained_by_the_all_profile_and_each_run_validates(profiled):
+def test_every_variant_has_a_run_in_the_default_and_each_run_validates():
     from ganlab.models import registry
 
-    everything = profiled("all")
-    assert {run.variant for run in everything.models.values()} == set(registry.names())
-    for name, run in everything.models.items():
-        assert isinstance(run.model, registry.get(run.variant).Config), name
-
-
-def test_all_profile_is_params_yaml_plus_runs(profiled):
-    """The all profile is params.yaml with more runs: the same sections, and each run params.yaml has the
-    same there, so `ganlab profile all` changes no stage the default already ran."""
     params = load_params(ROOT / "params.yaml")
-    everything = profiled("all")
-    assert set(params.models) < set(everything.models)
-    assert all(everything.models[name] == run for name, run in params.models.items())
-    for field in dataclasses.fields(params):
-        if field.name not in ("models", "metrics"):
-            assert getattr(everything, field.name) == getattr(params, field.name), field.name
-    assert dataclasses.replace(everything.metrics, runs={}) == dataclasses.replace(params.metrics, runs={})
-    # every image run is measured, in both; sequence and translation runs have reports of their own
-    for profile in (params, everything):
-        measured = {name for name, run in profile.models.items() if run.data in ("mnist", "cifar10", "faces")}
-        assert set(profile.metrics.runs) == measured
-        assert all(profile.metrics.runs[name] == profile.models[name].data for name in measured)
-    assert set(profiled("paper").models) >= set(everything.models)
+    assert {run.variant for run in params.models.values()} == set(registry.names())
+    for name, run in params.models.items():
+        assert isinstance(run.model, registry.get(run.variant).Config), name
+    # every image run is measured; sequence and translation runs have reports of their own
+    measured = {name for name, run in params.models.items() if run.data in ("mnist", "cifar10", "faces")}
+    assert set(params.metrics.runs) == measured
+    assert all(params.metrics.runs[name] == params.models[name].data for name in measured)
 
 
 def test_model_section_fills_unset_hyperparameters_with_the_paper_defaults(tmp_path):
@@ -205,7 +190,7 @@ def test_model_section_fills_unset_hyperparameters_with_the_paper_defaults(tmp_p
 def test_paper_profile_is_valid_and_matches_params_outside_the_models(profiled):
     params = load_params(ROOT / "params.yaml")
     paper = profiled("paper")
-    # the paper profile has every run of profiles/all.yaml, and the sequence study's controls besides
+    # the paper profile has every run of params.yaml, and the sequence study's controls besides
     assert set(params.models) <= set(paper.models)
     for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains", "transfer", "report"):
         assert getattr(paper, field) == getattr(params, field), field
@@ -237,9 +222,9 @@ def test_every_variant_validates_its_model_section(tmp_path, variant):
                 load_params(path)
 
 
-def test_tiny_profile_is_the_all_profile_cut_down(profiled):
-    # CI's end-to-end run trains every variant, not only the default's
-    params, small = profiled("all"), profiled("tiny")
+def test_tiny_profile_is_the_default_cut_down(profiled):
+    # CI's end-to-end run trains every run of the default
+    params, small = load_params(ROOT / "params.yaml"), profiled("tiny")
     assert set(small.models) == set(params.models) and set(small.metrics.runs) == set(params.metrics.runs)
     assert all(run.train.steps <= 9 for run in small.models.values())
     assert all(e.epochs == 1 and e.train_subset == 2000 for e in small.evaluators.values())

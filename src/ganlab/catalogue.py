@@ -270,7 +270,7 @@ class _Overlay:
 
 
 def apply_overlay(base: CommentedMap, overlay: CommentedMap, profile: str) -> None:
-    """Merge one profile's ``overlay`` into ``base`` in place, by the rules profiles/all.yaml's header states."""
+    """Merge one profile's ``overlay`` into ``base`` in place, by the rules profiles/paper.yaml's header states."""
     _Overlay(profile).apply(base, overlay)
 
 
