@@ -155,6 +155,53 @@ def test_sampling_draws_each_code_by_inverse_cdf_and_repeats_with_the_same_noise
         assert first.shape == (3, *SHAPE) and first.min() >= -1 and first.max() <= 1
 
 
+def _stepwise_codes(v, u: torch.Tensor) -> torch.Tensor:
+    """The sampler before raster_logits, kept as the reference: the whole prior over the whole grid
+    for each position, read at that position."""
+    h, w = v.grid
+    codes = torch.zeros(len(u), h, w, dtype=torch.long)
+    for i in range(h * w):
+        r, col = divmod(i, w)
+        logits = v.nets["prior"](codes)[:, :, r, col].float()
+        cdf = logits.softmax(1).cumsum(1)
+        pick = torch.searchsorted(cdf, u[:, i : i + 1].float().contiguous(), right=True)
+        codes[:, r, col] = pick.squeeze(1).clamp(max=v.config.codebook_size - 1)
+    return codes
+
+
+@pytest.mark.parametrize("shape, downsamples, trained, grid, n", [
+    ((1, 28, 28), 2, False, (7, 7), 300),
+    ((1, 28, 28), 2, True, (7, 7), 300),
+    ((3, 32, 32), 2, True, (8, 8), 300),
+    ((1, 28, 28), 1, False, (14, 14), 60),  # taller than the prior's 7 rows of receptive field
+    ((3, 32, 32), 3, True, (4, 4), 300),  # shorter than the 7x7 input layer
+    ((1, 28, 28), 2, True, (7, 7), 1),  # one sample: another convolution path on the CPU
+])
+def test_row_by_row_sampler_picks_the_codes_of_the_whole_grid_prior_bit_for_bit(shape, downsamples, trained, grid, n):
+    """sample_codes evaluates the prior on one row per position (PixelCNNPrior.raster_logits); the
+    old sampler ran it on the whole grid. Same u, same codes, and the same logits to the bit."""
+    v = make(shape=shape, downsamples=downsamples, codebook_size=32, prior_width=16, prior_layers=4, vq_steps=0,
+             prior_lr=1e-2)
+    assert v.grid == grid
+    if trained:  # a few prior steps, so that the weights are no longer their initial draw
+        for step in range(5):
+            assert math.isfinite(v.step(images(16, shape, seed=step), None, step)["loss_prior"])
+    v.nets.eval()
+    u = v.noise(n, torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        codes = v.sample_codes(u)
+        assert torch.equal(codes, _stepwise_codes(v, u))
+        assert n == 1 or len(codes.unique()) > 8  # the prior and u decide, not a degenerate distribution
+        # each position's logits, sampled row by row, are those of the whole-grid prior over the final grid
+        streamed = torch.zeros_like(codes)
+        logits = []
+        for i, row_logits in enumerate(v.nets["prior"].raster_logits(streamed)):
+            logits.append(row_logits)
+            streamed.view(len(u), -1)[:, i] = codes.view(len(u), -1)[:, i]
+        whole = v.nets["prior"](codes).flatten(2)  # (n, K, h*w)
+        assert torch.equal(torch.stack(logits, 2), whole)
+
+
 @pytest.mark.parametrize("ema", [False, True])
 def test_prior_steps_train_only_the_prior(ema):
     v = make(ema=ema, vq_steps=1)

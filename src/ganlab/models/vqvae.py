@@ -29,6 +29,7 @@ images are clamped to [-1, 1] where they are shown or scored.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,8 +186,16 @@ class MaskedConv2d(nn.Conv2d):
         mask[centre + 1 :] = 0  # every row below
         self.register_buffer("mask", mask.view(1, 1, kernel, kernel))  # broadcast over (out, in)
 
+    def masked_weight(self) -> torch.Tensor:
+        return self.weight * self.mask
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding)
+        return F.conv2d(x, self.masked_weight(), self.bias, self.stride, self.padding)
+
+    def centre_row(self, window: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """The output row at the centre of ``window`` (B, C, kernel rows, W) -> (B, C_out, 1, W), ``weight``
+        being :meth:`masked_weight`: no vertical padding, the horizontal padding of ``forward``."""
+        return F.conv2d(window, weight, self.bias, self.stride, (0, self.padding[1]))
 
 
 class PixelCNNPrior(nn.Module):
@@ -209,6 +218,37 @@ class PixelCNNPrior(nn.Module):
         for block in self.blocks:
             h = h + block(h)
         return self.out(h)
+
+    def raster_logits(self, codes: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Logits (B, K) of each position of the grid ``codes`` (B, h, w) in raster order, those of
+        ``self(codes)[:, :, r, c]``, for a caller that writes each position's code into ``codes``
+        before it asks for the next position (a sampler); positions not reached yet are not read.
+
+        The masks make this cheap: at row r, every layer's output above row r is final (it sees
+        rows up to its own), so each step evaluates row r alone, each layer from a cache of its
+        input holding the rows above and zeros below, which the masks weigh 0. Each output is the
+        same sum over the same weights as ``forward``'s; that the backend also adds it up in the
+        same order, whatever the tensor's height, tests/models/test_vqvae.py checks bit for bit.
+        """
+        n, h, w = codes.shape
+        k = self.first.kernel_size[0] // 2
+        first = self.first.masked_weight()
+        embedded = self.embed.weight.new_zeros(n, h + 2 * k, w, self.embed.embedding_dim)  # k zero rows each side
+        blocks = [(block, block[1].masked_weight(), block[1].kernel_size[0] // 2) for block in self.blocks]
+        caches: list[torch.Tensor] = []  # each block's input, with its kernel's half-height of zero rows each side
+        for r in range(h):
+            for c in range(w):
+                # (B, rows, w, width) -> (B, width, rows, w), channels-last strides as in forward
+                x = self.first.centre_row(embedded[:, r : r + 2 * k + 1].permute(0, 3, 1, 2), first)
+                if not caches:  # the dtype of the features, which autocast chooses
+                    caches = [x.new_zeros(n, x.shape[1], h + 2 * kb, w).contiguous(memory_format=torch.channels_last)
+                              for _, _, kb in blocks]
+                for (block, weight, kb), cache in zip(blocks, caches):
+                    cache[:, :, r + kb] = x[:, :, 0]
+                    relu, conv, relu_after, mix = block
+                    x = x + mix(relu_after(conv.centre_row(relu(cache[:, :, r : r + 2 * kb + 1]), weight)))
+                yield self.out(x)[:, :, 0, c]
+                embedded[:, r + k, c] = self.embed(codes[:, r, c])  # the code the caller has just written
 
 
 # --------------------------------------------------------------------------- the variant
@@ -314,14 +354,15 @@ class VQVAE(Variant):
         """One uniform number per code position: (n, h*w), consumed in raster order by ``sample``."""
         return torch.rand(n, self.grid[0] * self.grid[1], generator=generator).to(self.device)
 
+    @torch.no_grad()
     def sample_codes(self, u: torch.Tensor) -> torch.Tensor:
         """Code grids (n, h, w) from the prior, position by position: index = the first k whose
         cumulative probability exceeds u_i, so P(index = k) = p(k | codes before)."""
         h, w = self.grid
         codes = torch.zeros(len(u), h, w, dtype=torch.long, device=u.device)
-        for i in range(h * w):
+        for i, logits in enumerate(self.nets["prior"].raster_logits(codes)):
             r, col = divmod(i, w)
-            logits = self.nets["prior"](codes)[:, :, r, col].float()
+            logits = logits.float()
             cdf = logits.softmax(1).cumsum(1)
             pick = torch.searchsorted(cdf, u[:, i : i + 1].float().contiguous(), right=True)
             codes[:, r, col] = pick.squeeze(1).clamp(max=self.config.codebook_size - 1)  # u past a rounded-down total
