@@ -8,8 +8,11 @@ training.
 Runs `dvc repro` in the current folder with unbuffered output, stamps each line with the seconds
 since the start (the log keeps the stamps), and times a stage from its "Running stage" line to the
 next one: its process start-up, its work and DVC's caching of its outputs and lock update. A
-stage DVC skips takes no time and is not listed. Run it with the machine quiet: two PyTorch
-processes on two cores slow each other badly.
+stage DVC skips takes no time and is not listed. Then the parts: what each stage records of its
+own work (an evaluator's training, a reference's features and hashes, a run's training, a metrics
+stage's generation, features, metrics and memorisation check, the transfer test's features and
+SVMs), and the rest of the stage's time, its start-up and DVC's bookkeeping. Run it with the
+machine quiet: two PyTorch processes on two cores slow each other badly.
 """
 
 from __future__ import annotations
@@ -53,6 +56,45 @@ def stage_seconds(stamped: list[tuple[float, str]], end: float) -> dict[str, flo
     starts = [(t, m.group(1)) for t, line in stamped if (m := RUNNING.match(line))]
     return {name: round((starts[i + 1][0] if i + 1 < len(starts) else end) - t, 1)
             for i, (t, name) in enumerate(starts)}
+
+
+def _json(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def recorded_parts(stage: str) -> dict[str, float]:
+    """{part: seconds} of the work a finished stage recorded in its outputs; {} when it records none."""
+    kind, _, item = stage.partition("@")
+    if kind == "evaluator":
+        return {"training": _json(f"reports/evaluators/{item}.json").get("train_seconds", 0.0)}
+    if kind == "reference":
+        ref = _json(f"data/references/{item}/reference.json")
+        hashes = ref.get("hashes", {}).get("seconds", 0.0)
+        return {"features": ref.get("seconds", 0.0) - hashes, "hashes": hashes} if ref else {}
+    if kind == "train":
+        return {"training": _json(f"data/models/{item}/train_summary.json").get("seconds", 0.0)}
+    if kind == "metrics":
+        parts = dict(_json(f"reports/metrics/runs/{item}.json").get("seconds", {}))
+        parts.pop("total", None)
+        return parts
+    if kind == "transfer":
+        rows = [v for v in _json("reports/transfer/metrics.json").values() if isinstance(v, dict)]
+        return {"features": sum(r.get("features_seconds", 0.0) for r in rows),
+                "SVMs": sum(r.get("svm_seconds", 0.0) for r in rows)}
+    return {}
+
+
+def print_parts(seconds: dict[str, float]) -> None:
+    print(f"\n{'stage':34} {'wall':>7} {'work':>7} {'rest':>6}  parts (s)")
+    for name, wall in seconds.items():
+        parts = {k: float(v) for k, v in recorded_parts(name).items() if v}
+        if parts:
+            work = sum(parts.values())
+            shown = ", ".join(f"{k} {v:.1f}" for k, v in parts.items())
+            print(f"{name:34} {wall:7.1f} {work:7.1f} {wall - work:6.1f}  {shown}")
 
 
 def run_repro(args: list[str], log: Path | None) -> tuple[list[tuple[float, str]], float, int]:
@@ -110,6 +152,7 @@ def main() -> None:
     fixed = sum(sum(v) for k, v in groups.items() if k != "training (image runs)")
     print(f"{'fixed stages':24} {'':6} {fixed:8.1f} {fixed / 60:8.1f}")
     print(f"{'dvc repro in all':24} {len(seconds):6d} {end:8.1f} {end / 60:8.1f}")
+    print_parts(seconds)
     if args.json:
         args.json.write_text(json.dumps({"seconds": seconds, "total": round(end, 1)}, indent=1) + "\n")
     sys.exit(code)
