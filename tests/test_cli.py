@@ -105,3 +105,28 @@ def test_train_command_runs_one_run_with_overrides(tmp_path):
     assert result.exit_code == 2
     result = runner.invoke(app, ["train", "nope", "--params", str(params), "--data-root", str(tmp_path / "data")])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("size, message", [
+    ("-8", "models.f.train.image_size = -8 is out of range; allowed: 0 <= value <= 16384"),  # when read
+    ("32", "models.f.train.image_size = 32: faces's images are 16 px; image_size only shrinks them"),  # when loaded
+])
+def test_train_refuses_a_bad_image_size_in_one_line_with_exit_2(tmp_path, caplog, size, message):
+    from ganlab.data.datasets import write_content
+    from ganlab.data.formats import ImageData, ImageSplit
+
+    root = tmp_path / "data" / "faces"
+    root.mkdir(parents=True)
+    x = np.random.default_rng(0).integers(0, 256, (8, 16, 16, 1), dtype=np.uint8)
+    info = write_content(ImageData({s: ImageSplit(x, np.zeros(8, dtype=np.int64)) for s in ("train", "test")},
+                                   ["face"]), root)
+    (root / "dataset.json").write_text(json.dumps({"name": "faces", **info}))
+    params = tmp_path / "params.yaml"
+    params.write_text("models:\n  f:\n    variant: dcgan\n    data: faces\n    model: {width: 4}\n"
+                      f"    train: {{steps: 2, batch_size: 4, image_size: {size}}}\n")
+    result = runner.invoke(app, ["train", "f", "--params", str(params), "--data-root", str(tmp_path / "data"),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and message in errors[0] and "\n" not in errors[0], errors
+    assert not (tmp_path / "out").exists()

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from ganlab.errors import GanlabError
-from ganlab.images import nchw, save_figure, save_grid, to_tensor, to_uint8, to_unit_range
+from ganlab.images import nchw, resize_images, save_figure, save_grid, to_tensor, to_uint8, to_unit_range
 
 EVERY_VALUE = torch.arange(256, dtype=torch.int64).to(torch.uint8).view(1, 1, 16, 16)
 
@@ -57,6 +57,28 @@ def test_dataset_arrays_become_contiguous_nchw():
     assert nchw(images).shape == (4, 3, 6, 5) and nchw(images).dtype == torch.uint8
     with pytest.raises(GanlabError, match=r"expected uint8 images of shape \(N, H, W, C\)"):
         nchw(images.astype(np.float32))
+
+
+def test_a_shrink_averages_every_pixel_with_the_antialiased_bilinear_weights():
+    # 4 -> 2 px: output pixel 0 sits at input x = 1 and weighs the pixels at 0.5, 1.5, 2.5 by the triangle
+    # 1 - d / 2 (0.75, 0.75, 0.25; the one at -0.5 lies outside and the rest renormalise): 255 / 7 = 36.4;
+    # pixel 1: (255 * 0.75 * 2 + 0 * 0.25) / 1.75 = 218.6. A box filter (avg_pool2d) would give 0 and 255
+    # here, as would an aliased bilinear resize, which only reads the two pixels nearest each output pixel.
+    row = torch.tensor([0, 0, 255, 255], dtype=torch.uint8)
+    x = row.view(1, 1, 1, 4).expand(2, 3, 4, 4).contiguous()
+    out = resize_images(x, 2)
+    assert out.dtype == torch.uint8 and out.shape == (2, 3, 2, 2)
+    assert out[0, 0].tolist() == [[36, 219], [36, 219]] and bool((out == out[:1, :1]).all())
+    # as Pillow's bilinear resize, to its fixed-point rounding
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    pillow = np.asarray(Image.fromarray(photo).resize((32, 32), Image.BILINEAR)).astype(int)
+    ours = resize_images(torch.from_numpy(photo).view(1, 1, 64, 64), 32)[0, 0].numpy().astype(int)
+    assert np.abs(pillow - ours).max() <= 1
+    same = torch.from_numpy(rng.integers(0, 256, (1, 1, 8, 8), dtype=np.uint8))
+    assert torch.equal(resize_images(same, 8), same)  # its own size: untouched
+    with pytest.raises(GanlabError, match=r"expected uint8 images \(N, C, H, W\)"):
+        resize_images(same.float(), 4)
 
 
 def test_a_grid_png_holds_exactly_the_pixels_given(tmp_path):

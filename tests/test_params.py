@@ -73,6 +73,9 @@ def test_every_committed_value_has_a_comment():
         ("models:\n  a: {variant: gan, train: {amp: fp8}}\n", r"models\.a\.train\.amp = 'fp8' is not allowed; choose one of: auto, bf16, off"),
         ("models:\n  a: {variant: gan, train: {step: 5}}\n", r"unknown key 'models\.a\.train\.step' \(did you mean 'steps'\?\)"),
         ("models:\n  a: {variant: gan, train: {batch_size: 0}}\n", r"models\.a\.train\.batch_size = 0 is out of range"),
+        ("models:\n  a: {variant: dcgan, train: {image_size: -32}}\n", r"models\.a\.train\.image_size = -32 is out of range; allowed: 0 <= value <= 16384"),
+        ("models:\n  a: {variant: dcgan, train: {image_size: 31.5}}\n", r"models\.a\.train\.image_size = 31\.5 \(float\) must be a whole number"),
+        ("models:\n  a: {variant: seq_mle, data: oracle, train: {image_size: 16}}\n", r"models\.a\.train\.image_size = 16: variant 'seq_mle' trains on sequences, not images; only image runs take one"),
     ],
 )
 def test_bad_params_are_named(tmp_path, text, message):
@@ -192,6 +195,8 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(profiled):
     paper = profiled("paper")
     # the paper profile has every run of params.yaml, and the sequence study's controls besides
     assert set(params.models) <= set(paper.models)
+    # the CPU default trains 32-px faces; the paper's generator draws the faces' own 64 px
+    assert params.models["dcgan-faces"].train.image_size == 32 and paper.models["dcgan-faces"].train.image_size == 0
     for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains", "transfer", "report"):
         assert getattr(paper, field) == getattr(params, field), field
     # the metrics are the same but for which runs they measure (the paper's runs train on other datasets) and

@@ -60,6 +60,31 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.float().add(1.0).mul(127.5).add(0.5).clamp(0, 255).to(torch.uint8).contiguous()
 
 
+#: how :func:`resize_images` resizes, in the words every protocol that records a resize uses
+RESIZE = "bilinear, antialiased"
+
+
+def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (N, C, H, W) images resized to ``size`` x ``size``, rounded back to uint8: bilinear
+    interpolation with antialiasing (Pillow's way, not TF1's aliased resize), so a shrink averages
+    every source pixel (64 -> 32 px weighs each 4 x 4 neighbourhood 1, 3, 3, 1 / 8 along each axis).
+
+    ganlab's one resize: the metrics adapt a dataset's images to an evaluator's size with it, and a run
+    trained at a smaller ``train.image_size`` than its dataset's reads its images through it, so such a
+    run learns exactly the real images its samples are measured against.
+    """
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise GanlabError(f"expected uint8 images (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
+    if tuple(images.shape[2:]) == (size, size):
+        return images.contiguous()
+    parts = []
+    for start in range(0, len(images), 1024):  # bounded float memory for large sets
+        x = images[start : start + 1024].float()
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        parts.append(x.round().clamp(0, 255).to(torch.uint8))
+    return torch.cat(parts) if parts else images.new_zeros((0, images.shape[1], size, size))
+
+
 def grid_pixels(images: torch.Tensor, nrow: int, pad_value: float = 0.0, padding: int = 2) -> np.ndarray:
     """Float images (N, C, H, W) in [-1, 1] as one uint8 (rows, cols, 3) picture, ``nrow`` to a row
     with ``padding`` px of ``pad_value`` (0 = black, 1 = white) around each; grey images become RGB.

@@ -292,3 +292,77 @@ def test_a_dataset_measured_by_another_datasets_evaluator_says_how_its_images_we
     real = json.loads((tmp_path / "real.json").read_text())
     assert real["protocol"]["reference_adapted"].startswith("grey repeated to RGB")
     assert real["protocol"]["evaluator_dataset"] == "cifar10" and real["protocol"]["n_fake"] == 12
+
+
+def test_a_run_trained_at_a_smaller_image_size_is_measured_sampled_and_drawn(tmp_path: Path) -> None:
+    """A DCGAN trained at train.image_size 8 on 16-px grey faces (as the default trains 32-px faces of the 64-px
+    set): its 8-px samples are measured against the reference, whose real images reach the evaluator through
+    the same resize; the copy checks, the nearest-neighbour grid and Parzen meet the training images shrunk to
+    8 px; `ganlab sample`, the report's interpolations and its vector arithmetic draw 8-px images."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from ganlab.cli import app
+    from ganlab.data.datasets import load_images, write_content
+    from ganlab.data.formats import ImageData, ImageSplit
+    from ganlab.eval.config import EvaluatorConfig
+    from ganlab.eval.evaluator import save_evaluator, train_evaluator
+    from ganlab.eval.pipeline import as_trained, write_metrics_stage, write_reference_stage
+    from ganlab.images import nchw, to_uint8
+    from ganlab.report.config import ReportConfig
+    from ganlab.report.latents import concept_arithmetic
+    from ganlab.report.samples import interpolation_grid
+    from ganlab.runs import RunDir, load_generator
+    from ganlab.schema import from_dict
+    from ganlab.train.run import load_training_data, train_run
+
+    colour, labels = bars(128, 0)
+    net = train_evaluator(np.repeat(colour, 3, 3), labels, ["left", "right"], EvaluatorConfig(  # 8x8 RGB
+        width=4, features=8, epochs=1, batch_size=32, augment="none"), dataset="cifar10", progress=False)
+    data = tmp_path / "data"
+    save_evaluator(net, data / "evaluators" / "cifar10" / "evaluator.pt")
+    root = data / "faces"
+    root.mkdir(parents=True)
+    grey = {name: ImageSplit(np.repeat(np.repeat(x, 2, 1), 2, 2), y)  # 16x16
+            for name, (x, y) in (("train", bars(40, 1)), ("test", bars(12, 2)))}
+    info = write_content(ImageData(grey, ["a", "b"]), root)
+    (root / "dataset.json").write_text(json.dumps({"name": "faces", **info}))
+    train = {"steps": 2, "batch_size": 8, "n_samples": 4, "dvclive": False, "image_size": 8}
+    p = load_params(write_params(
+        tmp_path / "params.yaml", evaluators={"cifar10": {"epochs": 1}},
+        models={"f": {"variant": "dcgan", "data": "faces", "model": {"width": 4}, "train": train}},
+        metrics={"references": {"mnist": "mnist", "faces": "cifar10"}, "runs": {"gan": "mnist", "cgan": "mnist",
+                 "f": "faces"}, "parzen": ["f"], "n_real": 0, "n_fake": 12, "kid_subset_size": 4, "is_splits": 2,
+                 "nearest_k": 2, "nearest_rows": 3}))
+    train_run(p.models, "f", data, progress=False)
+    write_reference_stage(p.metrics, p.dedup, "faces", data, tmp_path / "refs" / "faces")
+    result = write_metrics_stage(p.metrics, p.dedup, "f", data, data / "models", tmp_path / "refs",
+                                 tmp_path / "f.json", nearest_png=tmp_path / "nearest.png")
+    assert np.isfinite(result["fid"]) and np.isfinite(result["parzen"]["log_likelihood"])
+    assert result["protocol"]["generated"]["adapted"] == "grey repeated to RGB"  # 8 px already: no resize
+    assert result["protocol"]["reference_adapted"] == "grey repeated to RGB; 16x16 resized to 8x8 (bilinear, antialiased)"
+    memo = result["memorisation"]
+    assert memo["protocol"]["train_images"] == ("faces's 16x16 train images resized to 8x8 (bilinear, antialiased), "
+                                                "as the run trained")
+    assert memo["protocol"]["n_train"] == 40 and memo["protocol"]["n_generated"] == 12
+    with Image.open(tmp_path / "nearest.png") as grid:
+        assert grid.size == (2 + 3 * 10, 2 + 3 * 10)  # 3 rows of (sample + 2 neighbours), 8 px tiles, 2 px padding
+    # the training images a sample meets are the run's own, pixel for pixel
+    full = load_images(root, "train")[0].images
+    small, _ = as_trained(full, (8, 8), "faces")
+    assert torch.equal(nchw(small), to_uint8(load_training_data(p.models["f"], data, False)[0]))
+    with pytest.raises(GanlabError, match=r"the generator draws 32x32 images and faces's are 16x16"):
+        as_trained(full, (32, 32), "faces")
+
+    generator = RunDir.of("f", data).generator
+    sampled = CliRunner().invoke(app, ["sample", str(generator), "--n", "4", "--out", str(tmp_path / "grid.png")])
+    assert sampled.exit_code == 0, sampled.output
+    with Image.open(tmp_path / "grid.png") as grid:
+        assert grid.size == (2 + 2 * 10, 2 + 2 * 10)  # 2 x 2 samples of 8 px
+    variant = load_generator(generator)
+    with Image.open(interpolation_grid(variant, tmp_path / "walk.png", rows=2, steps=3)) as grid:
+        assert grid.size == (2 + 3 * 10, 2 + 2 * 10)
+    config = from_dict(ReportConfig, {"arithmetic_run": "f", "arithmetic_candidates": 6, "arithmetic_variations": 3,
+                                      "arithmetic": {"x": {"a": [0], "b": [1], "c": [2]}}}, "report")
+    candidates, figures = concept_arithmetic(variant, config)
+    assert candidates.shape == (6, 1, 8, 8) and figures["x"][0].shape[1:] == (1, 8, 8)

@@ -144,6 +144,30 @@ def test_trained_discriminator_differs_from_its_random_twin(project):
     assert torch.equal(trained.net[0].weight, state["discriminator.0.weight"])
 
 
+def test_a_run_trained_at_a_smaller_image_size_is_measured_at_that_side(project, tmp_path):
+    """A discriminator trained on CIFAR-10 shrunk to 16 px (train.image_size) is rebuilt at 16 px, and the
+    test's CIFAR-10 images reach it through the same resize its training images went through."""
+    from ganlab.eval.transfer import adapt_to
+    from ganlab.train.run import train_run
+
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    raw["models"]["small"] = {**RUNS["tiny"], "train": {**TRAIN, "image_size": 16}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    p = load_params(tmp_path / "params.yaml")
+    data = project / "data"
+    train_run(p.models, "small", data, tmp_path / "models" / "small", progress=False)
+    small = load_discriminator(p.models, "small", data, tmp_path / "models")
+    assert small.shape == (3, 16, 16) and random_discriminator(p.models, "small", data, seed=0).shape == (3, 16, 16)
+    images = torch.from_numpy(coloured_squares(6, 32, 3, seed=5)[0]).permute(0, 3, 1, 2).contiguous()
+    adapted, done = adapt_to(images, small.shape)
+    assert adapted.shape == (6, 3, 16, 16) and done == "32x32 resized to 16x16 (bilinear, antialiased)"
+    assert conv_features(small.net, adapted).shape == (6, feature_dim(small.net))
+    raw["models"]["small"]["train"]["image_size"] = 64  # larger than CIFAR-10's 32 px
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ParamsError, match=r"^models\.small\.train\.image_size = 64: cifar10's images are 32 px"):
+        load_discriminator(load_params(tmp_path / "params.yaml").models, "small", data, tmp_path / "models")
+
+
 def test_bad_runs_are_named(project, tmp_path):
     p = load_params_without_transfer(project / "params.yaml")
     data = project / "data"

@@ -24,7 +24,7 @@ from torch_fidelity.utils import create_feature_extractor
 from ganlab.errors import GanlabError
 from ganlab.eval.evaluator import LAYOUT, load_evaluator
 from ganlab.files import hash_file
-from ganlab.images import to_unit_range
+from ganlab.images import RESIZE, resize_images, to_unit_range
 
 INCEPTION = "inception-v3-compat"  # torch-fidelity's name: the TF 2015-12-05 graph, with TF1.x resizing
 EVALUATOR = "ganlab-evaluator"
@@ -166,8 +166,8 @@ def adapt_images(images: torch.Tensor, channels: int, size: int) -> tuple[torch.
     measures faces with an ImageNet network); returns the images and what was done ('' = nothing),
     which the protocol of every number must carry.
 
-    Grey is repeated to RGB; RGB becomes grey by ITU-R BT.601 luma; sizes change by bilinear
-    interpolation with antialiasing (Pillow's way, not TF1's aliased resize), rounded to uint8.
+    Grey is repeated to RGB; RGB becomes grey by ITU-R BT.601 luma; sizes change by
+    :func:`ganlab.images.resize_images` (bilinear with antialiasing, rounded to uint8).
     """
     if images.dtype != torch.uint8 or images.dim() != 4:
         raise GanlabError(f"expected uint8 images (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
@@ -184,14 +184,8 @@ def adapt_images(images: torch.Tensor, channels: int, size: int) -> tuple[torch.
         else:
             raise GanlabError(f"cannot turn {c}-channel images into {channels}-channel ones")
     if (h, w) != (size, size):
-        parts = []
-        for start in range(0, n, 1024):  # bounded float memory for large sets
-            x = images[start : start + 1024].float()
-            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
-                                                align_corners=False)
-            parts.append(x.round().clamp(0, 255).to(torch.uint8))
-        images = torch.cat(parts) if parts else images.new_zeros((0, images.shape[1], size, size))
-        done.append(f"{h}x{w} resized to {size}x{size} (bilinear, antialiased)")
+        images = resize_images(images, size)
+        done.append(f"{h}x{w} resized to {size}x{size} ({RESIZE})")
     return images.contiguous(), "; ".join(done)
 
 

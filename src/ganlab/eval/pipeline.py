@@ -12,6 +12,11 @@ paper's Parzen-window log-likelihood.
 A dataset without an evaluator of its own (the unlabelled faces) is measured by another
 dataset's evaluator (``metrics.references``: faces -> cifar10), its images converted to that
 network's channels and size; the protocol says so, as papers say "Inception-v3 (ImageNet)" for faces.
+
+A run trained at a smaller side than its dataset's (``train.image_size``: 32-px faces of the 64-px set)
+is measured at the side it draws: the real images reach the evaluator through the resize its training
+images went through (ganlab.images.resize_images), and where samples meet training images
+(copies, nearest neighbours, Parzen) the training images are shrunk to the samples' side (:func:`as_trained`).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from ganlab.eval.evaluator import WEIGHTS_FILE, data_fingerprint
 from ganlab.eval.extractors import Extractor, adapt_images, get_extractor
 from ganlab.eval.metrics import Features
 from ganlab.files import atomic_directory, hash_file, write_json_atomic
-from ganlab.images import nchw
+from ganlab.images import RESIZE, nchw, resize_images
 from ganlab.runs import RunDir, load_generator
 from ganlab.schema import unknown_key_message
 
@@ -192,6 +197,21 @@ def generate(variant: Any, n: int, seed: int, batch_size: int) -> tuple[torch.Te
     return torch.cat(parts), labels
 
 
+def as_trained(images: np.ndarray, side: tuple[int, ...], dataset: str) -> tuple[np.ndarray, str]:
+    """A dataset's uint8 (N, H, W, C) images at a run's sample ``side`` (H, W), as the run read them when
+    it trained at a smaller ``train.image_size`` (:func:`ganlab.images.resize_images`, the trainer's and the
+    evaluator's resize), and what was done. Where a run's samples are set beside training images (the
+    memorisation checks, Parzen), the training images are shrunk, not the samples enlarged: a copy is a
+    copy of what the generator saw, and enlarging would add pixels no one generated."""
+    h, w = images.shape[1:3]
+    if len(side) != 2 or side[0] != side[1] or side[0] > min(h, w):
+        raise GanlabError(f"the generator draws {'x'.join(map(str, side))} images and {dataset}'s are {h}x{w}: "
+                          "not a smaller square side a run trains at (train.image_size); was it trained on "
+                          f"another dataset than {dataset}?")
+    small = resize_images(nchw(images), side[0]).permute(0, 2, 3, 1).numpy()
+    return small, f"{dataset}'s {h}x{w} train images resized to {side[0]}x{side[0]} ({RESIZE}), as the run trained"
+
+
 # --------------------------------------------------------------------------- metrics@<run>
 
 
@@ -249,10 +269,16 @@ def write_metrics_stage(metrics: MetricsParams, dedup: DedupParams, run: str, da
         raise GanlabError(f"{ref_dir}: hashed with {ref.get('hashes')}, params dedup ask for {dedup.hash} "
                           f"of size {dedup.hash_size}; run `dvc repro reference@{dataset}`")
     train_images = load_images(Path(data_root) / dataset, "train")[0].images
+    train_hashes, train_resized = np.load(hashes_path), ""
+    if images.shape[2:] != train_images.shape[1:3]:  # a run trained at a smaller train.image_size
+        train_images, train_resized = as_trained(train_images, tuple(images.shape[2:]), dataset)
+        train_hashes = memo.perceptual_hashes(train_images, dedup.hash, dedup.hash_size)  # the reference's: full size
     checked = images[: m.memorisation_samples] if m.memorisation_samples else images
-    memorisation = memo.hash_copies(checked, train_images, np.load(hashes_path), method=dedup.hash,
+    memorisation = memo.hash_copies(checked, train_images, train_hashes, method=dedup.hash,
                                     hash_size=dedup.hash_size, threshold=dedup.threshold,
                                     min_correlation=dedup.min_correlation)
+    if train_resized:
+        memorisation["protocol"]["train_images"] = train_resized
     # The nearest-neighbour check looks at the same first N samples as the hash check, against as many
     # held-out real images: each costs a search of the whole training set (most of a run's metrics time at 10k)
     train_features = load_reference(ref_dir, "train")[0].for_metric("fid")
@@ -270,6 +296,8 @@ def write_metrics_stage(metrics: MetricsParams, dedup: DedupParams, run: str, da
     if run in m.parzen:
         t = time.perf_counter()
         test_split = load_images(Path(data_root) / dataset, "test")[0].images
+        if train_resized:
+            test_split = as_trained(test_split, tuple(images.shape[2:]), dataset)[0]
         result["parzen"] = parzen_log_likelihood(images, train_images[-PARZEN_VALIDATION:], test_split)
         result["parzen"]["protocol"]["validation"] = f"the last {PARZEN_VALIDATION} images of the train split"
         parzen_seconds = time.perf_counter() - t

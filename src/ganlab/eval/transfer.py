@@ -42,7 +42,7 @@ from ganlab.images import nchw, to_unit_range
 from ganlab.models import registry
 from ganlab.models.base import DataSpec
 from ganlab.schema import unknown_key_message
-from ganlab.train.config import RunParams
+from ganlab.train.config import RunParams, check_image_size
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,10 @@ def _build(models: Mapping[str, RunParams], run_name: str, data_root: Path, seed
     if info.get("kind", "images") != "images" or len(info.get("shape", ())) != 3:
         raise TransferError(f"transfer.runs: {run_name} trains on {run.data}, which is not an image dataset")
     h, w, c = info["shape"]
+    if run.train.image_size:  # trained on the images shrunk to this side: the discriminator takes that side
+        check_image_size(run.train.image_size, info.get("kind", "images"), (c, h, w), run.data,
+                         f"models.{run_name}.train.image_size")
+        h = w = run.train.image_size
     needs_labels = cls.conditional or cls.labelled
     spec = DataSpec((c, h, w), len(info.get("classes") or ()) if needs_labels else 0)
     with torch.random.fork_rng(devices=[]):

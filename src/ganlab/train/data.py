@@ -8,6 +8,7 @@ kind (lfw's photos) or of an unknown one is refused with the file and the kind n
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from ganlab.data.kinds import DERIVED
 from ganlab.errors import DataFormatError, ParamsError
 from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.models.base import DataSpec
-from ganlab.images import save_figure, to_tensor
+from ganlab.images import resize_images, save_figure, to_tensor, to_uint8, to_unit_range
 from ganlab.runs import RunDir
+from ganlab.train.config import check_image_size
 from ganlab.train.trainer import Monitor
 
 MAX_CLASSES = 1000  # a conditional model's one-hot input grows with this; face identities are not classes
@@ -64,6 +66,19 @@ def load_image_split(root: Path, split: str, conditional: bool) -> Split:
         raise ParamsError(f"models.*.data = {root.name!r}: a conditional variant needs 2..{MAX_CLASSES} classes, "
                           f"the dataset has {n_classes}")
     return images, labels, DataSpec(tuple(images.shape[1:]), n_classes if conditional else 0)
+
+
+def at_image_size(images: torch.Tensor, spec: DataSpec, size: int, kind: Any, dataset: str, where: str
+                  ) -> tuple[torch.Tensor, DataSpec]:
+    """A split's images (floats in [-1, 1] as (N, C, H, W)) shrunk to ``size`` x ``size`` px, with the
+    DataSpec of that shape: through uint8 and :func:`ganlab.images.resize_images`, exactly as the metrics
+    adapt real images to an evaluator's size, so a run learns the images its samples are measured against.
+    (The floats came from uint8 by :func:`ganlab.images.to_tensor`: the way back is exact.)"""
+    check_image_size(size, kind, spec.shape, dataset, where)
+    if spec.shape[1] == size:
+        return images, spec
+    small = to_unit_range(resize_images(to_uint8(images), size), torch.contiguous_format)
+    return small, dataclasses.replace(spec, shape=(spec.shape[0], size, size))
 
 
 def load_text_corpus(root: Path, split: str, conditional: bool) -> Split:

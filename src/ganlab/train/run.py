@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ganlab.data.datasets import read_info
 from ganlab.device import pick_device
 from ganlab.errors import ParamsError
 from ganlab.models import registry
@@ -22,7 +23,7 @@ from ganlab.runs import RunDir
 from ganlab.schema import unknown_key_message
 from ganlab.train import distributed
 from ganlab.train.config import RunParams
-from ganlab.train.data import dataset_id, loader_of
+from ganlab.train.data import at_image_size, dataset_id, loader_of
 from ganlab.train.trainer import Monitor, Restart, Trainer
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,17 @@ def find_run(models: Mapping[str, RunParams], name: str) -> RunParams:
     return models[name]
 
 
-def load_training_data(run: RunParams, data_root: Path, conditional: bool, split_name: str = "train"
-                       ) -> tuple[torch.Tensor, torch.Tensor | None, DataSpec, str]:
-    """(the split as a tensor: images in [-1, 1] as (N, C, H, W), token ids as (N, L); labels or None;
-    DataSpec; an id of the data's exact files), read as the kind in its dataset.json says.
-    ``conditional``: the variant needs the class labels (DataSpec.n_classes is 0 otherwise)."""
+def load_training_data(run: RunParams, data_root: Path, conditional: bool, split_name: str = "train",
+                       where: str = "models.<run>") -> tuple[torch.Tensor, torch.Tensor | None, DataSpec, str]:
+    """(the split as a tensor: images in [-1, 1] as (N, C, H, W), at ``train.image_size`` px when that is
+    set, token ids as (N, L); labels or None; DataSpec; an id of the data's exact files), read as the kind
+    in its dataset.json says. ``conditional``: the variant needs the class labels (DataSpec.n_classes is 0
+    otherwise); ``where``: the run's key in params, for errors."""
     root = data_root / run.data
     images, labels, spec = loader_of(root).load(root, split_name, conditional)
+    if run.train.image_size:
+        images, spec = at_image_size(images, spec, run.train.image_size, read_info(root).get("kind"), run.data,
+                                     f"{where}.train.image_size")
     return images, labels, spec, dataset_id(root)
 
 
@@ -62,15 +67,22 @@ def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path 
     try:
         cls = registry.get(run.variant)
         needs_labels = cls.conditional or cls.labelled
-        images, labels, spec, data_id = load_training_data(run, Path(data_root), needs_labels)
+        where = f"models.{name}"
+        images, labels, spec, data_id = load_training_data(run, Path(data_root), needs_labels, where=where)
         test = None
         if cls.reads_test_split:
-            test_x, test_y, _, _ = load_training_data(run, Path(data_root), needs_labels, "test")
+            test_x, test_y, _, _ = load_training_data(run, Path(data_root), needs_labels, "test", where)
             test = (test_x, test_y)
         log.info("%s: %s on %s, %d training examples of shape %s, on %s", name, run.variant, run.data, len(images),
                  spec.shape, device)
         torch.manual_seed(run.train.seed)  # the initial weights
-        variant = cls(run.variant_config(), spec, device)
+        try:
+            variant = cls(run.variant_config(), spec, device)
+        except ValueError as exc:  # the networks cannot be built for the side train.image_size chose
+            if not run.train.image_size:
+                raise
+            raise ParamsError(f"{where}.train.image_size = {run.train.image_size}: {run.variant} cannot be built "
+                              f"for {spec.shape} images ({str(exc).splitlines()[0]})") from None
         trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id, test=test,
                           monitor=data_monitor(run, Path(data_root), spec))
         summary = trainer.fit(progress=progress, restart=restart)
