@@ -253,11 +253,15 @@ def run_in(args: list[str], cwd: Path, **env: str) -> str:
     return proc.stdout + proc.stderr
 
 
-def scratch_project(dst: Path, stages: list[str]) -> Path:
-    """A copy of the project's code with only ``stages`` of the real dvc.yaml, as a fresh git + DVC repo."""
+def scratch_project(dst: Path, stages: list[str], shared: dict[str, bool] | None = None) -> Path:
+    """A copy of the project's code with only ``stages`` of the real dvc.yaml, as a fresh git + DVC repo.
+    ``shared``: the scratch project's runs (run -> whether it starts from another's pre-training), when its train
+    stage is to depend on the snapshots they start from as the real one does; without, it loops over models:."""
     import shutil
 
     import yaml
+
+    from ganlab.catalogue import snapshot_dep
 
     root = Path(__file__).resolve().parents[1]
     dst.mkdir(parents=True)
@@ -267,9 +271,16 @@ def scratch_project(dst: Path, stages: list[str]) -> Path:
         # dvc.yaml's train items are params.yaml's runs (written by `ganlab pipeline`); a scratch project trains
         # runs of its own, so its train stage loops over its own models: with every item's code as deps
         train = pipeline["stages"]["train"]
-        code = sorted({path for item in train["foreach"].values() for key, path in item.items() if key != "data"})
+        code = sorted({path for item in train["foreach"].values() for key, path in item.items() if key.startswith("code")})
         train["foreach"] = "${models}"
-        train["do"]["deps"] = [d for d in train["do"]["deps"] if not d.startswith("${item.code")] + code
+        deps = [d for d in train["do"]["deps"] if not d.startswith("${item.code")] + code
+        if shared is None:
+            deps.remove("${item.start}")
+        else:
+            train["foreach"] = {run: {"data": f"${{models.{run}.data}}",
+                                      "start": snapshot_dep(run) if starts else "stages/train.py"}
+                                for run, starts in shared.items()}
+        train["do"]["deps"] = deps
     (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": {k: pipeline["stages"][k] for k in stages}}))
     shutil.copytree(root / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(root / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

@@ -6,7 +6,8 @@ Two jobs, both about keeping that list in one place:
   changes, each override with its reason; :func:`write_profile` applies it (and the profile it ``extends``)
   to params.yaml with ruamel's round trip, so every comment of params.yaml is kept.
 * **Derived parts** (``ganlab pipeline``): the parts of params.yaml and dvc.yaml that repeat the runs
-  (``metrics.runs``, the train stage's items, the sequences stage's deps, the cross-run plots, the artifacts)
+  (``metrics.runs``, the train stage's items with the pre-training snapshot a run starts from, the sequences
+  stage's deps, the cross-run plots, the artifacts)
   or the code (every stage's code deps) sit between marker comments and are rewritten from the catalogue and
   src/ganlab by :func:`write_pipeline`; ``--check`` names a stale one. dvc.yaml cannot loop inside a list nor
   interpolate a list (DVC 3), so what it would otherwise compute is written out here.
@@ -326,10 +327,12 @@ _END = re.compile(r"^ *# <<< ganlab pipeline: (?P<name>[\w.-]+)")
 
 @dataclass(frozen=True)
 class Catalogue:
-    """What the derived parts are made of: run -> (variant, data), and the measured datasets."""
+    """What the derived parts are made of: run -> (variant, data), the measured datasets, and the runs that start
+    from another's pre-training (run -> that run)."""
 
     runs: dict[str, Run]
     references: dict[str, str]
+    pretrained: dict[str, str] = field(default_factory=dict)
 
 
 def read_catalogue(params_text: str, name: str = "params") -> Catalogue:
@@ -340,7 +343,9 @@ def read_catalogue(params_text: str, name: str = "params") -> Catalogue:
         raise ParamsError(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from None
     models = raw.get("models") or {}
     runs = {str(k): (str((v or {}).get("variant", "")), str((v or {}).get("data", ""))) for k, v in models.items()}
-    return Catalogue(runs, dict((raw.get("metrics") or {}).get("references") or {}))
+    pretrained = {str(k): str(v["pretrained_from"]) for k, v in models.items()
+                  if isinstance(v, dict) and v.get("pretrained_from")}
+    return Catalogue(runs, dict((raw.get("metrics") or {}).get("references") or {}), pretrained)
 
 
 def derived_params(cat: Catalogue) -> dict[str, list[str]]:
@@ -348,6 +353,12 @@ def derived_params(cat: Catalogue) -> dict[str, list[str]]:
     runs; sequence and translation runs are reported by stages of their own)."""
     return {"metrics.runs": [f"{run}: {data}  # as models.{run}.data"
                              for run, (_, data) in cat.runs.items() if data in cat.references]}
+
+
+def snapshot_dep(run: str) -> str:
+    """dvc.yaml's path of the pre-training snapshot run ``run`` starts from (ganlab.runs.RunDir.snapshot), read from
+    params.yaml by DVC: `dvc exp run -S` on the run's pretrained_from or pretrain_steps moves the dependency too."""
+    return f"data/models/${{models.{run}.pretrained_from}}/snapshots/step_${{models.{run}.model.pretrain_steps}}.pt"
 
 
 def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
@@ -370,7 +381,9 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
     items = []
     for run, files in own.items():
         keys = ", ".join(f"code{i + 1}: {(files + files[:1] * width)[i]}" for i in range(width))
-        items.append(f'{run}: {{data: "${{models.{run}.data}}", {keys}}}')
+        # the snapshot a run starts from (ganlab.train.pretraining); a run pre-training itself repeats its module
+        start = f'"{snapshot_dep(run)}"' if run in cat.pretrained else files[0]
+        items.append(f'{run}: {{data: "${{models.{run}.data}}", start: {start}, {keys}}}')
     sequence = [run for run, kind in kinds.items() if kind == "sequences"]
     plots = []
     for name, (title, tsv, column, chosen) in PLOTS.items():
@@ -384,7 +397,7 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
                       f"  desc: {variant} trained on {data} (params.yaml models.{run})",
                       f"  labels: [{variant}, {data}]"]
     parts = {f"{stage}.deps": [f"- {p}" for p in files] for stage, files in code.items()}
-    parts["train.deps"] += [f"- ${{item.code{i + 1}}}" for i in range(width)]
+    parts["train.deps"] += ["- ${item.start}"] + [f"- ${{item.code{i + 1}}}" for i in range(width)]
     parts["sequences.deps"] += [f"- data/models/{run}/train_summary.json" for run in sequence]
     return parts | {
         "train.foreach": items,

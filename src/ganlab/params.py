@@ -4,7 +4,8 @@ Each section is a dataclass that lives beside the code that reads it: ``data:``,
 ``dedup:``, ``toy:``, ``oracle:``, ``domains:`` in ganlab.data.config; ``models:`` in
 ganlab.train.config; ``metrics:``, ``evaluators:``, ``transfer:`` in ganlab.eval.config;
 ``report:`` in ganlab.report.config. This module only assembles them into :class:`Params` and
-checks what one section cannot check alone (a metrics run names a run under ``models:``, ...).
+checks what one section cannot check alone (a metrics run names a run under ``models:``, a run's
+``pretrained_from`` another run with the same MLE settings, ...).
 :func:`load_params` reads the file and stops with a :class:`~ganlab.errors.ParamsError` that
 names the file, the key, the value and what is allowed (the wording is ganlab.schema's).
 
@@ -26,7 +27,7 @@ from ganlab.errors import ParamsError
 from ganlab.eval.config import EvaluatorConfig, MetricsParams, TransferConfig
 from ganlab.report.config import ReportConfig
 from ganlab.schema import did_you_mean, from_dict, hp, join, read_yaml, shown, unknown_key_message
-from ganlab.train.config import RunParams
+from ganlab.train.config import RunParams, check_pretrained
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -94,6 +95,7 @@ class Params:
                     f"choose one of: {', '.join(allowed)}"
                 )
         self._check_metrics()
+        check_pretrained(self.models)  # a run that starts from another's pre-training trains the same MLE
 
     def _check_metrics(self) -> None:
         """metrics.runs name image runs of models: with their own dataset, each dataset has a

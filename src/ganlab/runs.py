@@ -10,9 +10,15 @@ name. The files:
 - ``generator.pt``: only what sampling needs (the variant's name, its config, the data spec,
   the step, the memory format and the generator roles' weights), rebuilt by
   :func:`load_generator` without the run's params.yaml.
+- ``snapshots/step_N.pt``: the MLE pre-training at step N (``train.snapshot_steps``), for the runs
+  that start from it (``pretrained_from``; ganlab.train.pretraining): the pre-trained network and its
+  optimizer, the RNG state, the scores so far and the settings that shaped them. Only what the weights
+  depend on is written (no code hash, no time), so the same pre-training gives the same bytes and DVC
+  re-runs a run that starts from it only when it changed. ``snapshots/index.json`` lists them (a run
+  that keeps none has the folder all the same: it is every train stage's output).
 
-Both are one ``torch.save`` of a plain dict whose first key, ``format``, names the kind and its
-version (``ganlab-checkpoint/1``, ``ganlab-generator/1``), written atomically and read with
+Each is one ``torch.save`` of a plain dict whose first key, ``format``, names the kind and its
+version (``ganlab-checkpoint/1``, ``ganlab-generator/1``, ``ganlab-snapshot/1``), written atomically and read with
 ``weights_only=True`` (no pickled code is ever run). The dicts' keys and their order are the
 format: the same weights give the same bytes.
 
@@ -103,13 +109,28 @@ class RunDir:
         return self.root / "dvclive"
 
     @property
+    def snapshots(self) -> Path:
+        """snapshots/: the pre-training snapshots the run keeps (``train.snapshot_steps``), and index.json."""
+        return self.root / "snapshots"
+
+    def snapshot(self, step: int) -> Path:
+        """snapshots/step_N.pt, the pre-training at step N: not zero-padded, since dvc.yaml names it from the
+        params (``step_${models.<run>.model.pretrain_steps}.pt``)."""
+        return self.snapshots / f"step_{step}.pt"
+
+    @property
+    def snapshot_index(self) -> Path:
+        """snapshots/index.json: the snapshots in the folder (and a folder that is never empty, as DVC wants)."""
+        return self.snapshots / "index.json"
+
+    @property
     def lock(self) -> Path:
         """.lock: locked by the process that trains in the folder, and naming it (``ganlab.files.folder_lock``)."""
         return self.root / ".lock"
 
     def entries(self) -> tuple[Path, ...]:
         """Everything a run writes in its folder; ``foreign`` is what else is there."""
-        return (self.checkpoint, self.generator, self.summary, self.samples, self.dvclive, self.lock)
+        return (self.checkpoint, self.generator, self.summary, self.samples, self.dvclive, self.snapshots, self.lock)
 
     def foreign(self) -> list[str]:
         """What in the folder a run did not write, when the folder holds no run: [] for a missing or empty
@@ -149,18 +170,21 @@ def build_variant(variant: str, config: Any, data: DataSpec | Mapping[str, Any],
 
 GENERATOR_FORMAT = "ganlab-generator/1"
 CHECKPOINT_FORMAT = "ganlab-checkpoint/1"
+SNAPSHOT_FORMAT = "ganlab-snapshot/1"
 #: each format's keys after "format", in the order they are written
 _KEYS = {
     GENERATOR_FORMAT: ("variant", "config", "data", "step", "channels_last", "roles"),
     CHECKPOINT_FORMAT: ("step", "variant", "fingerprint", "model", "rng"),
+    SNAPSHOT_FORMAT: ("step", "variant", "settings", "evals", "eval_protocol", "network", "optimizer", "rng"),
 }
 #: the keys every file of a format has, with or without "format" (a file written before it is
 #: recognised by them; channels_last and fingerprint came later and take a default)
 _REQUIRED = {
     GENERATOR_FORMAT: ("variant", "config", "data", "step", "roles"),
     CHECKPOINT_FORMAT: ("step", "variant", "model", "rng"),
+    SNAPSHOT_FORMAT: _KEYS[SNAPSHOT_FORMAT],  # written with its format key from the first
 }
-_NAMES = {GENERATOR_FORMAT: "generator file", CHECKPOINT_FORMAT: "checkpoint"}
+_NAMES = {GENERATOR_FORMAT: "generator file", CHECKPOINT_FORMAT: "checkpoint", SNAPSHOT_FORMAT: "pre-training snapshot"}
 
 #: a data spec's bounds: a sample of more values than this (4 x 2048 x 2048) is no file ganlab wrote
 MAX_SIDE, MAX_VALUES, MAX_CLASSES, MAX_VOCAB = 16384, 2**24, 100_000, 1_000_000
@@ -179,6 +203,10 @@ class UnreadableCheckpoint(GanlabError):
 
 class UnreadableGenerator(GanlabError):
     """A generator file that is damaged, not a generator file, or whose config and weights disagree."""
+
+
+class UnreadableSnapshot(GanlabError):
+    """A pre-training snapshot that is damaged, not a snapshot, or holds what no snapshot holds."""
 
 
 def _save(state: dict[str, Any], path: Path) -> Path:
@@ -360,7 +388,11 @@ def read_checkpoint(path: str | Path, map_location: torch.device | str = "cpu") 
     _tensors(model["nets"], "model.nets", path, error)
     if not isinstance(model["optimizers"], dict):
         raise error(f"{path}: model.optimizers = {type(model['optimizers']).__name__} must be a mapping")
-    rng = state["rng"]
+    return Checkpoint(step, variant, fingerprint, model, _rng(state["rng"], path, error))
+
+
+def _rng(rng: Any, path: Path, error: type[GanlabError]) -> list[dict[str, Any]]:
+    """``rng`` if it is a list of each process's RNG states: {"cpu": a uint8 tensor, "cuda": a list of them}."""
     if not isinstance(rng, list) or not rng:
         raise error(f"{path}: rng = {type(rng).__name__} must be a non-empty list (one RNG state per process)")
     for i, entry in enumerate(rng):
@@ -368,7 +400,107 @@ def read_checkpoint(path: str | Path, map_location: torch.device | str = "cpu") 
                 and entry["cpu"].dtype == torch.uint8 and isinstance(entry.get("cuda"), list)
                 and all(isinstance(s, torch.Tensor) for s in entry["cuda"])):
             raise error(f"{path}: rng[{i}] must be a mapping of cpu (a uint8 tensor) and cuda (a list of them)")
-    return Checkpoint(step, variant, fingerprint, model, rng)
+    return rng
+
+
+# --------------------------------------------------------------------------- snapshots/step_N.pt
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The content of snapshots/step_N.pt: a run's MLE pre-training at ``step`` (ganlab.train.pretraining)."""
+
+    step: int
+    variant: str  # the registered variant of the run that wrote it
+    #: what shaped its weights, as the trainer's fingerprint has them less the code: {"config": the variant's,
+    #: "data": [the data spec, the data's id], "train": {"seed", "batch_size", "amp", "world"}}
+    settings: dict[str, Any]
+    evals: list[dict[str, Any]]  # the monitor's scores up to ``step``: {"step": s, name: value}
+    eval_protocol: dict[str, Any]  # how they were measured
+    network: dict[str, torch.Tensor]  # the weights of the network the pre-training trains (Variant.pretraining)
+    optimizer: dict[str, Any]  # that network's optimizer's state_dict
+    rng: list[dict[str, Any]]  # per process: {"cpu": its CPU RNG state, "cuda": its CUDA states or []}
+
+
+_TRAIN_SETTINGS = {"seed": int, "batch_size": int, "amp": str, "world": int}
+
+
+def write_snapshot(path: str | Path, snapshot: Snapshot) -> Path:
+    """Write ``snapshot`` to ``path`` atomically; the same snapshot gives the same bytes."""
+    state = {"format": SNAPSHOT_FORMAT, **{key: getattr(snapshot, key) for key in _KEYS[SNAPSHOT_FORMAT]}}
+    return _save(state, Path(path))
+
+
+def read_snapshot(path: str | Path, map_location: torch.device | str = "cpu") -> Snapshot:
+    """The snapshot at ``path`` after its bytes, format, keys and every value's type are checked (its settings'
+    config through its variant's schema, its data spec's bounds, its scores as finite numbers); the tensors'
+    names and shapes are checked against the network they go into by ganlab.train.pretraining.
+    UnreadableSnapshot names the file and what is wrong; a missing file raises FileNotFoundError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    error = UnreadableSnapshot
+    state = _read(path, SNAPSHOT_FORMAT, error, "", map_location)
+    step = _step(state["step"], path, error)
+    cls = _variant_class(state["variant"], path, error)
+    settings = state["settings"]
+    if not isinstance(settings, dict) or set(settings) != {"config", "data", "train"}:
+        raise error(f"{path}: settings must be a mapping of config, data and train")
+    try:
+        from_dict(cls.Config, settings["config"], "settings.config")
+    except GanlabError as exc:
+        raise error(f"{path}: {exc}") from None
+    data = settings["data"]
+    if not (isinstance(data, list) and len(data) == 2 and isinstance(data[1], str)):
+        raise error(f"{path}: settings.data must be [the data spec, the data's id]")
+    _data_spec(data[0], path, error)
+    train = settings["train"]
+    if not (isinstance(train, dict) and set(train) == set(_TRAIN_SETTINGS)
+            and all(type(train[k]) is t for k, t in _TRAIN_SETTINGS.items())):
+        raise error(f"{path}: settings.train must map {', '.join(_TRAIN_SETTINGS)} to their values")
+    evals = state["evals"]
+    if not isinstance(evals, list) or not all(
+            isinstance(e, dict) and _whole(e.get("step"), 0, step) and all(
+                isinstance(k, str) and (k == "step" or _number(v)) for k, v in e.items()) for e in evals):
+        raise error(f"{path}: evals must be a list of scores, each a mapping of step (0 to {step}) and numbers")
+    _plain(state["eval_protocol"], "eval_protocol", path, error)
+    if not isinstance(state["eval_protocol"], dict):
+        raise error(f"{path}: eval_protocol must be a mapping")
+    network = _tensors(state["network"], "network", path, error)
+    optimizer = state["optimizer"]
+    if not (isinstance(optimizer, dict) and set(optimizer) == {"state", "param_groups"}
+            and isinstance(optimizer["state"], dict) and isinstance(optimizer["param_groups"], list)):
+        raise error(f"{path}: optimizer must be an optimizer's state (state and param_groups)")
+    for index, entry in optimizer["state"].items():
+        if not _whole(index, 0, 2**31):
+            raise error(f"{path}: optimizer.state has the key {show(index)}; its keys are parameter numbers")
+        _tensors(entry, f"optimizer.state.{index}", path, error)
+    for i, group in enumerate(optimizer["param_groups"]):
+        _plain(group, f"optimizer.param_groups[{i}]", path, error)
+        if not isinstance(group, dict):
+            raise error(f"{path}: optimizer.param_groups[{i}] must be a mapping")
+    return Snapshot(step, cls.name, settings, evals, state["eval_protocol"], network, optimizer,
+                    _rng(state["rng"], path, error))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _plain(value: Any, key: str, path: Path, error: type[GanlabError], depth: int = 0) -> None:
+    """Refuse anything in ``value`` but what JSON holds (mappings with string keys, lists and tuples, strings,
+    numbers, booleans, None), nested at most 4 deep."""
+    if value is None or isinstance(value, (bool, str)) or _number(value):
+        return
+    if depth < 4 and isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _plain(item, f"{key}[{i}]", path, error, depth + 1)
+        return
+    if depth < 4 and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for k, item in value.items():
+            _plain(item, f"{key}.{k}", path, error, depth + 1)
+        return
+    raise error(f"{path}: {key} = {show(value)} is not a plain value (text, a number, a list or a mapping)")
 
 
 # --------------------------------------------------------------------------- generator.pt
@@ -448,9 +580,8 @@ def find_generator(model: str, data_root: str | Path = "data") -> Path:
     raise UnreadableGenerator(f"{model}: no generator there ({looked})")
 
 
-def _data_spec(raw: Any, path: Path) -> DataSpec:
-    """The data spec of a generator file, each field's type and bounds checked."""
-    error = UnreadableGenerator
+def _data_spec(raw: Any, path: Path, error: type[GanlabError] = UnreadableGenerator) -> DataSpec:
+    """The data spec of a generator file (or a snapshot's settings), each field's type and bounds checked."""
     if not isinstance(raw, dict):
         raise error(f"{path}: data = {type(raw).__name__} must be a mapping (shape, n_classes, ...)")
     fields = [f.name for f in dataclasses.fields(DataSpec)]

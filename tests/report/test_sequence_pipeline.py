@@ -17,14 +17,19 @@ MLE = {"variant": "seq_mle", "model": {"embed": 8, "hidden": 8},
 GAN = {"model": {"embed": 8, "hidden": 8, "pretrain_steps": 2, "d_pretrain_steps": 1, "d_steps": 1, "rollouts": 2,
                  "d_embed": 8, "d_filter_sizes": [1, 2, 3], "d_filter_counts": [4, 4, 4], "eval_iterations": 1},
        "train": {**MLE["train"], "steps": 5}}
-RUNS = {  # the sequence runs the real sequences stage reads (params.yaml's four), each tiny
-    "oracle-mle": {**MLE, "data": "oracle"},
-    "oracle-seqgan": {**GAN, "variant": "seqgan", "data": "oracle"},
-    "oracle-maligan": {**GAN, "variant": "maligan", "data": "oracle"},
+RUNS = {  # the sequence runs the real sequences stage reads (params.yaml's four), each tiny, sharing as they do
+    "oracle-mle": {**MLE, "data": "oracle", "train": {**MLE["train"], "snapshot_steps": [2]}},
+    "oracle-seqgan": {**GAN, "variant": "seqgan", "data": "oracle", "pretrained_from": "oracle-mle"},
+    "oracle-maligan": {**GAN, "variant": "maligan", "data": "oracle", "pretrained_from": "oracle-mle"},
     "coco-seqgan": {**GAN, "variant": "seqgan", "data": "coco-captions"},
 }
 CAPTIONS = ["a man rides a horse .", "a cat sits on a mat .", "two dogs play in the park .",
             "a plate of food on a table .", "a woman holds an umbrella ."]
+
+
+def write_params(project: Path, params: dict) -> None:
+    # through JSON: GAN's dicts, shared by three runs, would be written as YAML anchors and aliases, which params refuse
+    (project / "params.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(params)), sort_keys=False))
 
 
 @pytest.fixture
@@ -32,15 +37,15 @@ def project(tmp_path: Path) -> Path:
     from ganlab.data.datasets import write_content
     from ganlab.data.formats import TextData
 
-    dst = scratch_project(tmp_path / "project", ["oracle", "train", "sequences"])
+    dst = scratch_project(tmp_path / "project", ["oracle", "train", "sequences"],
+                          {run: "pretrained_from" in r for run, r in RUNS.items()})
     text = TextData({"train": CAPTIONS * 8, "test": CAPTIONS[::-1] * 2})
     (dst / "data" / "coco-captions").mkdir(parents=True)
     info = write_content(text, dst / "data" / "coco-captions")
     (dst / "data" / "coco-captions" / "dataset.json").write_text(json.dumps({"name": "coco-captions", **info}))
     params = {"seed": 0, "oracle": {"vocab": 30, "length": 8, "embed": 8, "hidden": 8, "n_train": 256, "seed": 0},
               "models": RUNS}
-    # through JSON: GAN's dicts, shared by three runs, would be written as YAML anchors and aliases, which params refuse
-    (dst / "params.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(params)), sort_keys=False))
+    write_params(dst, params)
     run_in(["git", "add", "-A"], dst)
     run_in(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "scratch"], dst)
     return dst
@@ -68,6 +73,24 @@ def test_repro_draws_the_oracle_trains_every_sequence_run_and_tabulates_them(pro
     shown = run_in(["dvc", "metrics", "show", "--json"], project)
     assert "nll_oracle" in shown and "bleu2" in shown
     assert "Running stage" not in run_in(["dvc", "repro"], project)
+
+    # the GAN runs started from oracle-mle's pre-training; training it on changes neither, nor re-runs them
+    assert summary["pretrained"]["run"] == "oracle-mle" and "Shared pre-training: oracle-seqgan started" in report
+    snapshot = (project / "data" / "models" / "oracle-mle" / "snapshots" / "step_2.pt").read_bytes()
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["models"]["oracle-mle"]["train"]["steps"] = 6
+    write_params(project, params)
+    out = run_in(["dvc", "repro"], project, OMP_NUM_THREADS="1")
+    assert "Running stage 'train@oracle-mle'" in out and "Running stage 'sequences'" in out
+    assert "Running stage 'train@oracle-seqgan'" not in out and "Running stage 'train@oracle-maligan'" not in out
+    assert (project / "data" / "models" / "oracle-mle" / "snapshots" / "step_2.pt").read_bytes() == snapshot
+    # another pre-training (here: another learning rate for all three) re-runs the GAN runs from the new snapshot
+    for run in ("oracle-mle", "oracle-seqgan", "oracle-maligan"):
+        params["models"][run]["model"]["lr"] = 0.02
+    write_params(project, params)
+    out = run_in(["dvc", "repro"], project, OMP_NUM_THREADS="1")
+    assert all(f"Running stage 'train@{run}'" in out for run in ("oracle-mle", "oracle-seqgan", "oracle-maligan"))
+    assert "Running stage 'train@coco-seqgan'" not in out
 
 
 def test_report_names_a_run_that_has_not_trained(tmp_path):

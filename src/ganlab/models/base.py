@@ -44,6 +44,17 @@ class Phase:
     per_step: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Pretraining:
+    """What a variant's leading MLE phase (``phases()[0]``, named "mle") trains: the state a pre-training
+    snapshot holds, and what another run may start from (``pretrained_from``; ganlab.train.pretraining)."""
+
+    network: str  # the role of the network it trains
+    optimizer: str  # the optimizer that steps it
+    #: the config fields that shape it: a run starts from another's pre-training only with the same values
+    fields: tuple[str, ...]
+
+
 def phase_steps_error(phases: list[Phase], steps: int) -> str:
     """Why a run of ``steps`` steps does not fit ``phases`` ('' when it does): the fixed phases must all
     fit, and fill the steps exactly when no phase takes the rest."""
@@ -73,6 +84,9 @@ class Variant(abc.ABC):
     #: report then says why instead of drawing interpolations
     has_latent_walk: ClassVar[bool] = True
     no_latent_walk_reason: ClassVar[str] = ""  # that reason, set exactly when has_latent_walk is False
+    #: what its leading MLE phase trains, when its phases begin with one (the sequence variants); None: no
+    #: pre-training another run could share
+    pretraining: ClassVar[Pretraining | None] = None
 
     @classmethod
     def phases(cls, config: Any, data: DataSpec | None = None) -> list[Phase]:

@@ -17,14 +17,14 @@ initialisation, N(0, 0.1), and the gradient-norm clip 5.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.models.base import DataSpec, Variant, hp
+from ganlab.models.base import DataSpec, Pretraining, Variant, hp
 
 START = 0  # the input before the first position
 
@@ -138,6 +138,10 @@ class SequenceVariant(Variant):
     """
 
     data_kind: ClassVar[str] = "sequences"
+    #: the MLE phase trains the generator with its own Adam (``optimizers["generator"]``), shaped by the
+    #: language model's settings alone: what seq_mle is throughout and seqgan's pre-training is
+    pretraining: ClassVar[Pretraining] = Pretraining("generator", "generator",
+                                                     tuple(f.name for f in fields(LanguageModelConfig)))
 
     @property
     def makes_images(self) -> bool:

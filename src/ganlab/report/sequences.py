@@ -4,6 +4,9 @@ beside Texygen's, the curves over training, and sample sentences (stage sequence
 Every run under ``models:`` whose variant trains on sequences is read from its train_summary.json;
 the table says how much each one actually trained (MLE epochs, discriminator steps, adversarial
 iterations), because a published number comes from a far longer schedule than the CPU profile's.
+A run that started from another run's pre-training (``pretrained_from``) carries that run's scores
+up to it, so its row and curve read as those of a run that pre-trained itself; the table says whose
+pre-training it shares, and its training seconds leave the shared steps out.
 """
 
 from __future__ import annotations
@@ -104,6 +107,22 @@ def last_samples(data_root: Path, name: str, n: int) -> list[str]:
     return files[-1].read_text().splitlines()[:n] if files else []
 
 
+def shared_pretraining(runs: Mapping[str, RunParams], summaries: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """run -> its summary's ``pretrained`` (whose pre-training it started from, at which step), for the runs that
+    started from another's."""
+    return {name: summaries[name]["pretrained"] for name in runs if isinstance(summaries[name].get("pretrained"), dict)}
+
+
+def shared_note(shared: dict[str, dict[str, Any]]) -> list[str]:
+    """The lines under a table that say which runs share a pre-training."""
+    if not shared:
+        return []
+    return ["", "Shared pre-training: " + "; ".join(
+        f"{name} started from {p.get('run')}'s MLE at step {p.get('step')}" for name, p in shared.items())
+        + " (the same data, seed, batch size and MLE settings: their own first steps, trained once). Their MLE "
+          "columns and curves are that pre-training's; their train s leave it out."]
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -120,7 +139,7 @@ def oracle_section(runs: dict[str, RunParams], summaries: dict[str, Any], data_r
              "| run | variant | MLE epochs | D pre-training steps | adversarial iterations (G updates / D minibatches) "
              "| untrained | after MLE | final | best | train s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    curves = {}
+    curves, shared = {}, shared_pretraining(runs, summaries)
     for name, run in runs.items():
         s = summaries[name]
         plan = schedule(s["phases"], run.train.batch_size, info["n_train"])
@@ -135,6 +154,8 @@ def oracle_section(runs: dict[str, RunParams], summaries: dict[str, Any], data_r
                      f"{s['seconds']:.0f} |")
         results[name] = {"nll_oracle": final, "nll_oracle_best": best, "nll_oracle_after_mle": mle_end,
                          "nll_oracle_untrained": evals[0]["nll_oracle"], **plan, "seconds": s["seconds"]}
+        if name in shared:
+            results[name]["pretrained_from"] = shared[name].get("run")
         # x = generator updates: MLE steps, then one per adversarial G update (the discriminator's steps are left out)
         start = plan["mle_steps"] + plan["d_pretrain_steps"]
         g_steps = g_updates_per_iteration(s["phases"])
@@ -143,6 +164,7 @@ def oracle_section(runs: dict[str, RunParams], summaries: dict[str, Any], data_r
         mle_only = all(p["name"] == "mle" for p in s["phases"])
         curves[name] = (x, [e["nll_oracle"] for e in evals], [e["nll_gen"] for e in evals], plan["mle_steps"],
                         mle_only)
+    lines += shared_note(shared)
     lines += ["", "Published (Yu et al. 2017, Table 1; their oracle, 120+ MLE epochs, up to 800 adversarial "
               "iterations, the best value seen while training):", "",
               "| model | NLL-oracle |", "|---|---|"]
@@ -182,6 +204,9 @@ def text_section(data: str, runs: dict[str, RunParams], summaries: dict[str, Any
                      + " | ".join(f"{e[f'bleu{n}']:.3f}" for n in ORDERS) + " | "
                      + " | ".join(f"{e[f'self_bleu{n}']:.3f}" for n in ORDERS) + f" | {e['mean_words']:.1f} |")
         results[name] = {**e, **plan, "seconds": s["seconds"]}
+        if isinstance(s.get("pretrained"), dict):
+            results[name]["pretrained_from"] = s["pretrained"].get("run")
+    lines += shared_note(shared_pretraining(runs, summaries))
     lines += ["", "Published (Texygen, test file as reference; 80 MLE epochs, then 100 adversarial epochs):", "",
               f"| model | {head} |", "|---|" + "---|" * (2 * len(ORDERS))]
     lines += [f"| {model} | " + " | ".join(f"{v:.3f}" for v in (*b, *sb)) + " |" for model, (b, sb) in PUBLISHED_COCO.items()]

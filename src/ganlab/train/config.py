@@ -14,7 +14,7 @@ from typing import Any
 from ganlab.data import kinds
 from ganlab.errors import ParamsError
 from ganlab.models import registry
-from ganlab.schema import from_dict, hp, shown, unknown_key_message
+from ganlab.schema import check_name, did_you_mean, from_dict, hp, shown, unknown_key_message
 
 AMP_MODES = ("auto", "bf16", "off")
 #: the device names ganlab.device.pick_device knows: checked here, when the params are read, so a misspelt
@@ -62,6 +62,9 @@ class TrainParams:
                          "0 = only then", min=0, max=10**9)
     n_samples: int = hp(64, "images per grid (100 = a 10 x 10 grid, a column per class for conditional models)",
                         min=1, max=1024)
+    snapshot_steps: tuple[int, ...] = hp((), "steps of the run's MLE pre-training kept in snapshots/step_N.pt "
+                                         "(network, optimizer, RNG state, scores) for the runs that start from it "
+                                         "(their pretrained_from); [] = none")
     dvclive: bool = hp(True, "log losses and images/s with dvclive (OUT/dvclive), for dvc plots")
     channels_last: bool = hp(True, "NHWC memory format for the networks and image batches: x1.17 to x1.19 for "
                              "DCGAN on 2 CPU cores (benchmarks/trainer_speed.py); off for the NCHW default")
@@ -73,6 +76,9 @@ class RunParams:
 
     variant: str = hp("", "registered variant name (ganlab variants lists them)")
     data: str = hp("mnist", "dataset to train on: a fetched image dataset, faces, toy-gaussian or domains")
+    pretrained_from: str = hp("", "a run whose MLE pre-training this one starts from, instead of repeating it: "
+                              "that run's snapshot at this run's model.pretrain_steps (its train.snapshot_steps "
+                              "keep it); '' = the run pre-trains itself")
     model: Any = hp({}, "the variant's hyperparameters; unset ones take the paper's defaults")
     train: TrainParams = hp(TrainParams(), "trainer settings")
 
@@ -93,7 +99,8 @@ class RunParams:
         if data not in allowed:
             raise ParamsError(f"{where}.data = {shown(data)}: variant {variant!r} trains on {kind}; choose one of: "
                               f"{', '.join(allowed)}")
-        values["model"] = from_dict(registry.get(variant).Config, values.get("model", {}), f"{where}.model")
+        raw_model = values.get("model", {})
+        values["model"] = from_dict(registry.get(variant).Config, raw_model, f"{where}.model")
         # models.base holds the phase rule beside Variant.phases; it imports torch, which a params file
         # without models: must not load, so it is imported here, where the variant's module already has
         from ganlab.models.base import phase_steps_error
@@ -102,11 +109,82 @@ class RunParams:
         if train.image_size and kind != "images":
             raise ParamsError(f"{where}.train.image_size = {train.image_size}: variant {variant!r} trains on {kind}, "
                               "not images; only image runs take one (0 = the data's own)")
-        steps = train.steps
-        problem = phase_steps_error(registry.get(variant).phases(values["model"]), steps)
+        source = values.get("pretrained_from", "")
+        if source:
+            check_name(source, f"{where}.pretrained_from", "a run's name under models:")
+            model = values["model"]
+            if registry.get(variant).pretraining is None or not hasattr(model, "pretrain_steps"):
+                raise ParamsError(f"{where}.pretrained_from = {shown(source)}: variant {variant!r} has no MLE "
+                                  "pre-training (model.pretrain_steps) to start from another run's")
+            if "pretrain_steps" not in raw_model:  # dvc.yaml names the snapshot from it: ${...pretrain_steps}
+                raise ParamsError(f"{where}.model.pretrain_steps is missing: with pretrained_from it names the "
+                                  f"snapshot of {source} the run starts from (dvc.yaml reads it); write it out")
+            if model.pretrain_steps < 1:
+                raise ParamsError(f"{where}.model.pretrain_steps = {model.pretrain_steps}: with pretrained_from "
+                                  "there must be a pre-training to start from (at least 1 step)")
+            if values.get("train", TrainParams()).snapshot_steps:
+                raise ParamsError(f"{where}.train.snapshot_steps: a run that starts from {source}'s pre-training "
+                                  f"does not train one to keep; keep it in models.{source}.train.snapshot_steps")
+        phases = registry.get(variant).phases(values["model"])
+        problem = phase_steps_error(phases, train.steps)
         if problem:
-            raise ParamsError(f"{where}.train.steps = {steps}: {variant} {problem}")
+            raise ParamsError(f"{where}.train.steps = {train.steps}: {variant} {problem}")
+        _check_snapshot_steps(variant, phases, train, where)
 
     def variant_config(self) -> Any:
         """The variant's Config (validated when the params were loaded)."""
         return self.model
+
+
+def _check_snapshot_steps(variant: str, phases: list[Any], train: TrainParams, where: str) -> None:
+    """Each of ``train.snapshot_steps`` is a step the run reaches inside its leading MLE phase, once."""
+    key = f"{where}.train.snapshot_steps"
+    steps = train.snapshot_steps
+    if not steps:
+        return
+    first = phases[0]
+    mle = registry.get(variant).pretraining is not None and first.name == "mle"
+    if not mle:
+        raise ParamsError(f"{key} = {shown(list(steps))}: variant {variant!r} has no MLE pre-training to keep "
+                          "(only the sequence variants begin with one)")
+    for step in steps:
+        end = train.steps if first.steps is None else min(first.steps, train.steps)
+        if not 1 <= step <= end:
+            raise ParamsError(f"{key} = {shown(list(steps))}: step {step} is not in the run's MLE phase "
+                              f"(steps 1 to {end})")
+    if len(set(steps)) != len(steps):
+        raise ParamsError(f"{key} = {shown(list(steps))}: a step is listed twice")
+
+
+def check_pretrained(models: dict[str, RunParams]) -> None:
+    """Every ``pretrained_from`` names another run under models: that pre-trains itself, keeps a snapshot at
+    this run's ``model.pretrain_steps`` and trains the same MLE: the same data, seed, batch size, precision
+    and language-model settings, so that its first steps are bit for bit this run's own."""
+    for name, run in models.items():
+        source = run.pretrained_from
+        if not source:
+            continue
+        where = f"models.{name}"
+        if source not in models or source == name:
+            why = "the run itself" if source == name else f"no run under models:{did_you_mean(source, list(models))}"
+            raise ParamsError(f"{where}.pretrained_from = {shown(source)}: {why}; name another run, whose "
+                              "train.snapshot_steps keep its pre-training")
+        src = models[source]
+        if src.pretrained_from:
+            raise ParamsError(f"{where}.pretrained_from = {shown(source)}: that run starts from "
+                              f"{src.pretrained_from}'s pre-training itself; name {src.pretrained_from}")
+        step = run.model.pretrain_steps
+        if step not in src.train.snapshot_steps:
+            raise ParamsError(f"{where}.model.pretrain_steps = {step}, but models.{source}.train.snapshot_steps = "
+                              f"{shown(list(src.train.snapshot_steps))} keeps no snapshot at step {step} "
+                              f"(pretrained_from: {source}); add it there")
+        fields = registry.get(run.variant).pretraining.fields
+        pairs = [("data", run.data, src.data)]
+        pairs += [(f"model.{f}", getattr(run.model, f), getattr(src.model, f, None)) for f in fields]
+        pairs += [(f"train.{f}", getattr(run.train, f), getattr(src.train, f)) for f in ("seed", "batch_size", "amp")]
+        for key, mine, theirs in pairs:
+            if mine != theirs:
+                raise ParamsError(
+                    f"{where}.{key} = {shown(mine)}, but models.{source}.{key} = {shown(theirs)}: a run starts from "
+                    f"another's pre-training (pretrained_from: {source}) only with the same data, seed, batch size, "
+                    f"amp and {', '.join(fields)}, which make it its own first steps; set both, or drop pretrained_from")

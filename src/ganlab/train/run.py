@@ -2,7 +2,8 @@
 
 Reads the run's dataset, builds the variant with the run's hyperparameters, trains it with the
 run's trainer settings into OUT (default data/models/<run>), resuming from OUT/checkpoint.pt
-when it belongs to the same settings. Under ``torchrun`` each process runs this same function.
+when it belongs to the same settings; a run with ``pretrained_from`` starts from that run's
+snapshot at its ``pretrain_steps`` (DATA_ROOT/models/<that run>/snapshots/step_N.pt). Under ``torchrun`` each process runs this same function.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ganlab.schema import unknown_key_message
 from ganlab.train import distributed
 from ganlab.train.config import RunParams
 from ganlab.train.data import at_image_size, dataset_id, loader_of
+from ganlab.train.pretraining import Pretrained
 from ganlab.train.trainer import Monitor, Restart, Trainer
 
 log = logging.getLogger(__name__)
@@ -83,8 +85,11 @@ def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path 
                 raise
             raise ParamsError(f"{where}.train.image_size = {run.train.image_size}: {run.variant} cannot be built "
                               f"for {spec.shape} images ({str(exc).splitlines()[0]})") from None
+        pretrained = None
+        if run.pretrained_from:  # the run's first pretrain_steps are that run's, shared (ganlab.train.pretraining)
+            pretrained = Pretrained.of(run.pretrained_from, run.model.pretrain_steps, data_root)
         trainer = Trainer(variant, images, labels, run.train, out, data_id=data_id, test=test,
-                          monitor=data_monitor(run, Path(data_root), spec))
+                          monitor=data_monitor(run, Path(data_root), spec), pretrained=pretrained)
         summary = trainer.fit(progress=progress, restart=restart)
         finish = loader_of(Path(data_root) / run.data).after_training
         if trainer.writer and finish is not None and summary["finished"]:

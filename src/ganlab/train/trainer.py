@@ -14,16 +14,20 @@ batches in a reproducible order and takes care of everything around it:
 - every loss and images/s logged with dvclive (OUT/dvclive), for ``dvc plots``;
 - bfloat16 autocast on CUDA (``amp``), and data parallelism under ``torchrun``
   (see :mod:`ganlab.train.distributed`);
-- the final generator exported on its own (OUT/generator.pt) for evaluation and reports.
+- the final generator exported on its own (OUT/generator.pt) for evaluation and reports;
+- a sequence run's MLE pre-training kept at ``snapshot_steps`` (OUT/snapshots/step_N.pt), and a run
+  started from another run's snapshot instead of pre-training itself (``pretrained``; see
+  :mod:`ganlab.train.pretraining`).
 
 The files' names and formats are :mod:`ganlab.runs`'s, the device and precision choice
 :mod:`ganlab.device`'s, the picture writing :mod:`ganlab.images`'s; this module is the loop.
 
 A checkpoint carries a fingerprint of everything that shapes the weights (variant, its
-config, the data, seed, batch size, precision); ``fit`` continues only from a checkpoint with the
-same fingerprint and at most ``steps`` steps. A run it cannot continue (other settings, more steps
-done than asked, a damaged checkpoint) is kept and the new one refused, unless ``restart`` says
-otherwise: ``"stale"`` replaces it (the pipeline's stage: DVC's cache keeps the replaced outputs),
+config, the data, seed, batch size, precision, the snapshot it started from); ``fit`` continues
+only from a checkpoint with the same fingerprint and at most ``steps`` steps (and the snapshots of
+``snapshot_steps`` it passed). A run it cannot continue (other settings, more steps done than
+asked, a damaged checkpoint) is kept and the new one refused, unless ``restart`` says otherwise:
+``"stale"`` replaces it (the pipeline's stage: DVC's cache keeps the replaced outputs),
 ``"yes"`` starts over in any case. Nothing is written into a folder that holds files a run does not
 write, and one process at a time trains in a folder (``OUT/.lock``).
 """
@@ -54,7 +58,8 @@ from ganlab.images import save_figure, save_grid
 from ganlab.models.base import Variant
 from ganlab.runs import Checkpoint, RunDir, UnreadableCheckpoint, export_generator, read_checkpoint, write_checkpoint
 from ganlab.train.config import TrainParams
-from ganlab.train import distributed
+from ganlab.train import distributed, pretraining
+from ganlab.train.pretraining import Pretrained
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +119,10 @@ def code_fingerprint(cls: type, src: Path | None = None) -> str:
 class Trainer:
     def __init__(self, variant: Variant, images: torch.Tensor, labels: torch.Tensor | None,
                  config: TrainConfig, out: str | Path, data_id: str = "",
-                 test: tuple[torch.Tensor, torch.Tensor | None] | None = None, monitor: Monitor | None = None) -> None:
+                 test: tuple[torch.Tensor, torch.Tensor | None] | None = None, monitor: Monitor | None = None,
+                 pretrained: Pretrained | None = None) -> None:
         self.variant, self.config, self.out = variant, config, Path(out)
+        self.pretrained = pretrained  # the snapshot a fresh run starts from, read (and checked) by _fingerprint
         self.run_dir = RunDir(self.out)
         self.images, self.labels, self.test, self.monitor = images, labels, test, monitor
         self.step = 0
@@ -148,6 +155,11 @@ class Trainer:
             "train": {"seed": c.seed, "batch_size": c.batch_size, "amp": str(self.amp), "world": self.world},
         }
         self.settings = json.loads(json.dumps(what, sort_keys=True, default=str))  # written in train_summary.json
+        self.start: tuple[Any, str] | None = None  # the snapshot of ``pretrained`` and its SHA-256
+        if self.pretrained is not None:  # checked against the settings before they name it
+            self.start = pretraining.open_snapshot(self.pretrained, self.variant, self.settings)
+            what["pretrained"] = {"step": self.start[0].step, "sha256": self.start[1]}
+            self.settings = json.loads(json.dumps(what, sort_keys=True, default=str))
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
@@ -193,6 +205,27 @@ class Trainer:
             step=self.step, variant=self.variant.name, fingerprint=self.fingerprint,
             model=self.variant.state_dict(), rng=rng))  # rng: one entry per process
 
+    def save_snapshot(self) -> Path | None:
+        """OUT/snapshots/step_N.pt: the pre-training now, for the runs that start from it (ganlab.train.pretraining)."""
+        rng = distributed.gather_objects(
+            {"cpu": torch.get_rng_state(),
+             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []})
+        if not self.writer:
+            return None
+        protocol = self.monitor.protocol() if self.monitor is not None else {}
+        return pretraining.keep(self.run_dir, pretraining.make_snapshot(
+            self.variant, self.step, self.settings, self.evals, protocol, rng))
+
+    def start_from_snapshot(self) -> None:
+        """A fresh run takes its pre-training from the snapshot (checked when the trainer was made): the network,
+        its optimizer, the RNG state, the step and the scores so far."""
+        snap = self.start[0]
+        pretraining.load(snap, self.variant, self.rank)
+        self.step = snap.step
+        self.evals = [dict(e) for e in snap.evals]
+        log.info("%s: starts at step %d from %s (%s's pre-training)", self.variant.name, self.step,
+                 self.pretrained.path, self.pretrained.run)
+
     def load_checkpoint(self, restart: Restart = "no") -> bool:
         """Continue from OUT/checkpoint.pt if it is this run's (True); False when there is no run to continue.
 
@@ -220,7 +253,7 @@ class Trainer:
         if why is not None or path.exists():
             log.warning("%s: %s; starting over (restart: %s)", self.variant.name, why or f"{path} is replaced", restart)
         if self.writer:  # a fresh run: nothing of an earlier one may survive
-            for stale in (self.run_dir.samples, self.run_dir.dvclive):
+            for stale in (self.run_dir.samples, self.run_dir.dvclive, self.run_dir.snapshots):
                 shutil.rmtree(stale, ignore_errors=True)
             for stale in (self.run_dir.generator, self.run_dir.summary):
                 stale.unlink(missing_ok=True)
@@ -238,6 +271,10 @@ class Trainer:
             return f"{path} was written with other settings ({what})"
         if state.step > self.config.steps:
             return f"{path} is at step {state.step}, past steps = {self.config.steps}"
+        for step in self.config.snapshot_steps:  # a snapshot it passed without keeping needs those steps again
+            if step <= state.step and not pretraining.kept(self.run_dir, step, self.settings):
+                return (f"{path} is at step {state.step}, past snapshot step {step}, but "
+                        f"{self.run_dir.snapshot(step)} is missing or not this run's")
         return None
 
     def _load(self, state: Checkpoint) -> None:
@@ -289,6 +326,11 @@ class Trainer:
         if history:  # a run resumed at its end still reports its last losses
             last = {k: v for k, v in history[-1].items() if k not in ("step", "images_per_s")}
         self.evals = [r for r in earlier.get("evals", []) if isinstance(r, dict) and r.get("step", 1 << 62) <= self.step]
+        started = not resumed and self.start is not None
+        if started:
+            self.start_from_snapshot()
+        if self.writer:
+            pretraining.tidy(self.run_dir, c.snapshot_steps)
         start, start_step = time.perf_counter(), self.step
 
         def summary(finished: bool) -> dict[str, Any]:
@@ -299,6 +341,9 @@ class Trainer:
             if self.test_results:
                 out["test"] = self.test_results
                 out["test_protocol"] = self.test_protocol
+            if self.pretrained is not None:  # the steps before its step were the other run's, shared
+                out["pretrained"] = {"run": self.pretrained.run, "step": self.start[0].step,
+                                     "snapshot": str(self.pretrained.path), "sha256": self.start[1]}
             if self.evals:
                 out["eval"] = {k: v for k, v in self.evals[-1].items() if k != "step"}
                 out["eval_step"] = self.evals[-1]["step"]
@@ -319,6 +364,13 @@ class Trainer:
                 _drop_logged_after(self.run_dir.dvclive, self.step)
             live = Live(dir=str(self.run_dir.dvclive), resume=resumed, report=None, save_dvc_exp=False,
                         dvcyaml=False)
+            if started:  # the pre-training's scores, as the run that pre-trains itself logs them
+                for row in self.evals:
+                    live.step = row["step"]
+                    for name, v in row.items():
+                        if name != "step":
+                            live.log_metric(f"eval/{name}", v)
+                    live.next_step()
         try:
             if self.monitor is not None and not self.evals:  # the untrained generator's score
                 self.run_monitor(live)
@@ -356,8 +408,11 @@ class Trainer:
                     bar.set_postfix({name: f"{v:.3f}" for name, v in losses.items()})
                 if self.step % c.sample_every == 0 or self.step == c.steps:
                     self.save_grids()
-                if self.monitor is not None and self.variant.eval_due(self.step, c.eval_every):
-                    self.run_monitor(live)
+                snapshot = self.step in c.snapshot_steps
+                if self.monitor is not None and (self.variant.eval_due(self.step, c.eval_every) or snapshot):
+                    self.run_monitor(live)  # a snapshot carries the score at its step: the runs starting from it need it
+                if snapshot:
+                    self.save_snapshot()
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps or stop:
                     self.save_checkpoint()
                     if self.step < c.steps:
