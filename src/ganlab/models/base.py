@@ -141,12 +141,19 @@ class Variant(abc.ABC):
         what DistributedDataParallel does with its hooks; it is done explicitly because a GAN
         step runs the discriminator forward several times per backward and backpropagates the
         generator loss through it, which DDP's reducer does not support.)
+
+        Only the gradients of ``role``'s parameters are computed: the generator's loss runs through the
+        discriminator, and a plain ``loss.backward()`` would also compute the discriminator's weight
+        gradients there (one more pass over its layers, thrown away by its next ``zero_grad``), and the
+        gradient penalty's loss the gradient of its interpolates. ``role``'s gradients are the same
+        either way, bit for bit (tests/models/test_base.py).
         """
         optimizer = self.optimizers[role]
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=params or None)
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+            grads = [p.grad for p in params if p.grad is not None]
             if grads:
                 flat = torch.cat([g.flatten() for g in grads])
                 dist.all_reduce(flat)
@@ -156,7 +163,7 @@ class Variant(abc.ABC):
                     g.copy_(flat[offset : offset + g.numel()].view_as(g))
                     offset += g.numel()
         if max_grad_norm > 0:
-            nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], max_grad_norm)
+            nn.utils.clip_grad_norm_(params, max_grad_norm)
         optimizer.step()
 
     def eval_due(self, step: int, every: int) -> bool:
