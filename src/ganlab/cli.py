@@ -167,7 +167,7 @@ def check_params(path: Path = typer.Argument(Path("params.yaml"), help="The para
 
 @app.command()
 def profile(
-    name: str = typer.Argument(..., help="A profile: profiles/NAME.yaml (all, paper, tiny)."),
+    name: str = typer.Argument(..., help="A profile: profiles/NAME.yaml (paper, tiny)."),
     base: Path = typer.Option(Path("params.yaml"), help="The params the profile's overlay is applied to."),
     out: Path = typer.Option(Path("params.yaml"), help="Where the profile's params are written."),
     profiles: Optional[Path] = typer.Option(None, help="The profiles' folder; default: profiles/ beside BASE."),
