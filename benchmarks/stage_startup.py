@@ -20,8 +20,7 @@ import time
 STAGES = {
     "train": "ganlab.train.run",
     "evaluator": "ganlab.eval.evaluator",
-    "fetch": "ganlab.data.fetch",
-}
+}  # the data stages never imported torchvision; the metrics, transfer and report stages still do
 
 
 def import_seconds(modules: str) -> float:
