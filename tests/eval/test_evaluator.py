@@ -11,14 +11,16 @@ import torch
 from ganlab.errors import GanlabError
 from ganlab.eval.config import EvaluatorConfig
 from ganlab.eval.evaluator import (
+    EvaluatorNet,
     augment,
+    fit_whitening,
     load_evaluator,
     predict,
     provenance_path,
     save_evaluator,
     train_evaluator,
 )
-from ganlab.images import nchw
+from ganlab.images import nchw, to_unit_range
 
 CLASSES = [f"c{i}" for i in range(4)]
 
@@ -129,6 +131,37 @@ def test_patch_stem_learns_halves_the_resolution_and_round_trips(tmp_path) -> No
         assert torch.equal(got, want)
 
 
+def test_whitening_stem_decorrelates_the_patches_stays_fixed_and_round_trips(tmp_path) -> None:
+    x, y = squares(512, seed=0, channels=3)
+    images = nchw(x)
+    net = EvaluatorNet(3, len(CLASSES), 16, width=4, features=16, stem="whiten")
+    fit_whitening(net, images)
+    stem = net.body[0]
+    assert stem.kernel_size == (2, 2) and stem.stride == (2, 2) and stem.out_channels == 24
+    with torch.no_grad():
+        out = stem(to_unit_range(images)).permute(0, 2, 3, 1).reshape(-1, 24).double()
+    half = out[:, :12]
+    assert torch.equal(out[:, 12:], -half)  # each axis twice, signed
+    cov = torch.cov(half.T)
+    off = cov - torch.diag(torch.diagonal(cov))
+    assert off.abs().max() < 1e-4  # decorrelated
+    variances = torch.diagonal(cov)
+    assert variances.max() < 1.0 + 1e-6 and variances.max() > 0.9  # unit variance, less the eps on the weakest axes
+    cfg = EvaluatorConfig(width=4, features=16, epochs=3, batch_size=32, augment="none", stem="whiten")
+    ev = train_evaluator(x, y, CLASSES, cfg, test=squares(256, seed=1, channels=3), progress=False)
+    assert ev.info["test_accuracy"] >= 0.9
+    fitted = EvaluatorNet(3, len(CLASSES), 16, width=4, features=16, stem="whiten")
+    fit_whitening(fitted, images[torch.randperm(512, generator=torch.Generator().manual_seed(0))])
+    assert torch.equal(ev.net.body[0].weight, fitted.body[0].weight)  # training left the whitening as fitted
+    assert not ev.net.body[0].weight.requires_grad
+    loaded = load_evaluator(save_evaluator(ev, tmp_path / "evaluator.pt"))
+    assert loaded.net.arch["stem"] == "whiten"
+    for got, want in zip(predict(loaded.net, images[:20]), predict(ev.net, images[:20])):
+        assert torch.equal(got, want)
+    with pytest.raises(GanlabError, match="stem whiten"):
+        fit_whitening(EvaluatorNet(3, len(CLASSES), 16, width=4, features=16, stem="patch"), images)
+
+
 def test_default_stem_keeps_the_old_architecture_record() -> None:
     x, y = squares(64, seed=0)
     ev = train_evaluator(x, y, CLASSES, EvaluatorConfig(width=4, features=8, epochs=1, batch_size=32), progress=False)
@@ -146,8 +179,8 @@ def test_label_smoothing_changes_the_training() -> None:
 
 
 def test_bad_stem_smoothing_or_size_name_the_problem() -> None:
-    with pytest.raises(GanlabError, match="stem = 'whiten'"):
-        EvaluatorConfig(stem="whiten")
+    with pytest.raises(GanlabError, match="stem = 'zca'"):
+        EvaluatorConfig(stem="zca")
     with pytest.raises(GanlabError, match="label_smoothing"):
         EvaluatorConfig(label_smoothing=1.0)
     x, y = squares(64, seed=0, size=8)

@@ -52,7 +52,7 @@ class MetricsParams:
 # --------------------------------------------------------------------------- evaluators.<dataset>
 
 AUGMENTATIONS = ("none", "crop", "crop+flip")
-STEMS = ("none", "patch")
+STEMS = ("none", "patch", "whiten")
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,10 @@ class EvaluatorConfig:
     lr: float = hp(0.05, "peak SGD step of the one-cycle schedule", min=1e-6, max=10.0)
     momentum: float = hp(0.9, "Nesterov momentum", min=0.0, max=0.999)
     weight_decay: float = hp(5e-4, "L2 on all weights", min=0.0, max=1.0)
-    stem: str = hp("none", "before the stages: none, or patch (a 2x2 stride-2 convolution, so the stages run at half "
-                   "resolution, about 3x cheaper: for 32 px colour images)", choices=STEMS)
+    stem: str = hp("none", "before the stages: none, patch (a learnt 2x2 stride-2 convolution, so the stages run at "
+                   "half resolution, about 3x cheaper: for 32 px colour images), or whiten (the same 2x2 patches "
+                   "projected onto their principal axes of the train images, scaled to unit variance and "
+                   "fixed; each axis twice, signed, before the ReLU)", choices=STEMS)
     label_smoothing: float = hp(0.0, "share of each cross-entropy target spread over all classes (0 = one-hot)",
                                 min=0.0, max=0.5)
     augment: str = hp("crop", "random shifts of size/8 px (crop), plus mirroring (crop+flip; not for digits)",

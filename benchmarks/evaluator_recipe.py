@@ -1,0 +1,64 @@
+"""The CIFAR-10 evaluator's recipes, trained one after the other in the same run on the same data:
+its test accuracy and seconds with the recipe params.yaml holds, and with each other recipe given.
+
+    .venv/bin/python benchmarks/evaluator_recipe.py [--data data/cifar10] [--params params.yaml] \
+        [--recipe 'before={"stem": "patch", "epochs": 8}'] [--recipe ...] [--threads 2]
+
+A recipe is NAME=JSON: keys of evaluators.<dataset> (ganlab.eval.config.EvaluatorConfig) that
+replace the params' values. Without --recipe it compares the params' recipe with the one it
+replaced (a learnt 2x2 patch stem, 8 epochs). Training is deterministic for a seed and thread
+count, so each accuracy is the one evaluator@cifar10 writes on this machine with those settings.
+Run it with the machine quiet; an epoch takes about 40-50 s on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+from ganlab.eval.evaluator import train_evaluator_on
+from ganlab.params import load_params
+
+REPLACED = {"stem": "patch", "epochs": 8}  # the recipe before the whitening stem (params.yaml until 2026-12-07)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="data/cifar10", help="a labelled image dataset folder (fetch@ writes them)")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--recipe", action="append", default=[], metavar="NAME=JSON",
+                    help="a recipe to compare: keys of evaluators.<dataset> over the params' values")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = Path(args.data).name
+    base = load_params(args.params).evaluators[name]
+    recipes = {"params": {}}
+    for item in args.recipe or [f"replaced={json.dumps(REPLACED)}"]:
+        label, _, spec = item.partition("=")
+        recipes[label] = json.loads(spec)
+    rows = []
+    for label, over in recipes.items():
+        config = replace(base, **over)
+        start = time.perf_counter()
+        evaluator = train_evaluator_on(args.data, config, progress=False)
+        rows.append((label, config, evaluator.info["test_accuracy"], time.perf_counter() - start))
+    print(f"{name}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"{'recipe':<10} {'stem':<7} {'epochs':>6} {'width':>5} {'lr':>6} {'test acc':>8} {'seconds':>8} {'ratio':>6}")
+    first = rows[0][3]
+    for label, config, acc, seconds in rows:
+        c = asdict(config)
+        print(f"{label:<10} {c['stem']:<7} {c['epochs']:>6} {c['width']:>5} {c['lr']:>6g} {acc:>8.4f} "
+              f"{seconds:>8.1f} {seconds / first:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
