@@ -333,6 +333,8 @@ class Catalogue:
     runs: dict[str, Run]
     references: dict[str, str]
     pretrained: dict[str, str] = field(default_factory=dict)
+    #: claims.studies: study -> the datasets its runs train on (ganlab.claims.study)
+    studies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def read_catalogue(params_text: str, name: str = "params") -> Catalogue:
@@ -345,7 +347,9 @@ def read_catalogue(params_text: str, name: str = "params") -> Catalogue:
     runs = {str(k): (str((v or {}).get("variant", "")), str((v or {}).get("data", ""))) for k, v in models.items()}
     pretrained = {str(k): str(v["pretrained_from"]) for k, v in models.items()
                   if isinstance(v, dict) and v.get("pretrained_from")}
-    return Catalogue(runs, dict((raw.get("metrics") or {}).get("references") or {}), pretrained)
+    studies = {str(k): sorted({str((r or {}).get("data", "")) for r in (v or {}).values()})
+               for k, v in ((raw.get("claims") or {}).get("studies") or {}).items()}
+    return Catalogue(runs, dict((raw.get("metrics") or {}).get("references") or {}), pretrained, studies)
 
 
 def derived_params(cat: Catalogue) -> dict[str, list[str]]:
@@ -353,6 +357,21 @@ def derived_params(cat: Catalogue) -> dict[str, list[str]]:
     runs; sequence and translation runs are reported by stages of their own)."""
     return {"metrics.runs": [f"{run}: {data}  # as models.{run}.data"
                              for run, (_, data) in cat.runs.items() if data in cat.references]}
+
+
+def claim_items(cat: Catalogue) -> list[str]:
+    """dvc.yaml's claim@<claim> items: every registered claim (ganlab.claims) with what it reads, its study's folder
+    (or, for a claim that trains what it measures itself, its own code: a dependency it has anyway)."""
+    from ganlab.claims.claim import all_claims
+
+    items = []
+    for cid, c in all_claims().items():
+        if c.study and c.study not in cat.studies:
+            raise GanlabError(f"claim {cid} compares the runs of study {c.study!r}, which params.yaml does not "
+                              f"define under claims.studies ({', '.join(cat.studies) or 'none'})")
+        needs = f"data/studies/{c.study}" if c.study else f"src/{c.measure.__module__.replace('.', '/')}.py"
+        items.append(f"{cid}: {{needs: {needs}}}")
+    return items
 
 
 def snapshot_dep(run: str) -> str:
@@ -401,6 +420,8 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
     parts["sequences.deps"] += [f"- data/models/{run}/train_summary.json" for run in sequence]
     return parts | {
         "train.foreach": items,
+        "study.foreach": [f"{study}: {{data: {data[0] if data else ''}}}" for study, data in cat.studies.items()],
+        "claim.foreach": claim_items(cat),
         "sequences.params": [f"- models.{run}" for run in sequence],
         "plots": plots,
         "artifacts": artifacts,

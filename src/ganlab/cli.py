@@ -129,6 +129,17 @@ def variants() -> None:
 
 
 @app.command()
+def claims() -> None:
+    """List the registered paper claims, each with its paper and the study whose runs it compares."""
+    from ganlab.claims.claim import all_claims
+
+    for cid, c in all_claims().items():
+        typer.echo(f"{cid:28s} {c.paper}; study: {c.study or '(trains its own networks)'}")
+        for p in c.parts:
+            typer.echo(f"{'':28s}   rule: {p.text()}")
+
+
+@app.command()
 def train(
     run: str = typer.Argument(..., help="A run named under models: in the params file (e.g. dcgan, gan-toy)."),
     params: Path = typer.Option(Path("params.yaml"), help="The params file."),

@@ -24,7 +24,7 @@ VARIANTS = "ganlab.models"  # the package the model registry imports every modul
 #: the stages that build any run's variant from its files (ganlab.runs.load_generator, build_variant), chosen by
 #: a params value: each runs the code of every module the registry imports. Other stages reach the registry only
 #: to check params (a variant's code does not change what they write); a train run lists its own variant's.
-BUILD_ANY_VARIANT = ("metrics", "report", "transfer")
+BUILD_ANY_VARIANT = ("metrics", "report", "transfer", "study", "claim")
 #: one import's candidate targets, the first that is a module under src wins, and its line
 _Target = tuple[tuple[str, ...], int]
 

@@ -3,7 +3,7 @@
 Each section is a dataclass that lives beside the code that reads it: ``data:``, ``faces:``,
 ``dedup:``, ``toy:``, ``oracle:``, ``domains:`` in ganlab.data.config; ``models:`` in
 ganlab.train.config; ``metrics:``, ``evaluators:``, ``transfer:`` in ganlab.eval.config;
-``report:`` in ganlab.report.config. This module only assembles them into :class:`Params` and
+``report:`` in ganlab.report.config; ``claims:`` in ganlab.claims.config. This module only assembles them into :class:`Params` and
 checks what one section cannot check alone (a metrics run names a run under ``models:``, a run's
 ``pretrained_from`` another run with the same MLE settings, ...).
 :func:`load_params` reads the file and stops with a :class:`~ganlab.errors.ParamsError` that
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganlab.claims.config import ClaimsParams
 from ganlab.data.config import (DatasetParams, DedupParams, DomainsParams, FacesParams,
                                 OracleParams, ToyParams)
 from ganlab.data.sources import DATASETS
@@ -54,6 +55,8 @@ class Params:
     # the first of several errors is reported as it always was
     transfer: Any = hp(None, "DCGAN's CIFAR-10 transfer test (ganlab.eval.config.TransferConfig): stage transfer")
     report: Any = hp(None, "the HTML report's own drawings (ganlab.report.config.ReportConfig): stage report")
+    claims: ClaimsParams = hp(ClaimsParams(), "the papers' claims: the seeds, and the studies whose runs they "
+                              "compare (ganlab.claims): stages study@<study> and claim@<claim>")
 
     @staticmethod
     def __check__(values: dict[str, Any], where: str) -> None:

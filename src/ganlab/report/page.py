@@ -31,6 +31,7 @@ from ganlab.eval.metrics import headline_columns
 from ganlab.files import write_text_atomic
 from ganlab.images import save_figure
 from ganlab.models import registry
+from ganlab.report.claims import claims_section
 from ganlab.report.config import ReportConfig
 from ganlab.report.document import Document, rebase_links, render_html
 from ganlab.report.latents import arithmetic_section, interpolation_section
@@ -62,6 +63,7 @@ def build(models: Mapping[str, RunParams], config: ReportConfig | None = None, r
                   if registry.get(run.variant).data_kind == "images"}
     sequence_runs = [name for name, run in models.items() if registry.get(run.variant).data_kind == "sequences"]
 
+    claims_section(doc, out / "claims", out / "claims-profile")
     samples_section(doc, root, image_runs)
     curves_section(doc, root, models, figures / "curves")
     for title, rel, anchor in SUBREPORTS:

@@ -1,0 +1,1 @@
+"""Each paper's central claim as a measured verdict over seeds (stages study@<study> and claim@<claim>)."""

@@ -1,0 +1,74 @@
+"""Stage study@<study>: every run of a study trained once per seed, with the one trainer.
+
+``claims.studies.<study>`` names the runs (each a ``models.<run>`` section); ``claims.seeds`` the seeds.
+Run ``r`` with seed ``s`` is trained exactly as ``models.r`` with ``train.seed: s`` would be, by
+:func:`ganlab.train.run.train_run`, into ``OUT/<r>/seed_<s>/`` (a run folder: generator.pt, checkpoint.pt,
+samples/, dvclive/; ganlab.runs.RunDir). ``OUT/study.json`` lists what was trained, with the seconds each
+took, and is written last: a folder without it is an interrupted study.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ganlab.claims.config import ClaimsParams
+from ganlab.errors import GanlabError
+from ganlab.files import write_json_atomic
+from ganlab.runs import RunDir
+from ganlab.schema import unknown_key_message
+
+log = logging.getLogger(__name__)
+
+STUDY_INFO = "study.json"
+STUDIES = "studies"  # DATA_ROOT/studies/<study>
+
+
+def seed_dir(root: str | Path, run: str, seed: int) -> RunDir:
+    """The folder of ``run`` trained with ``seed`` inside a study folder ``root``."""
+    return RunDir(Path(root) / run / f"seed_{seed}")
+
+
+def run_study(claims: ClaimsParams, study: str, data_root: str | Path, out: str | Path) -> dict[str, Any]:
+    """Train every run of ``study`` once per seed into OUT; returns (and writes as OUT/study.json) what was done."""
+    from ganlab.train.run import train_run  # imports torch and the variants
+
+    if study not in claims.studies:
+        raise GanlabError(unknown_key_message(f"claims.studies.{study}", study, sorted(claims.studies)))
+    runs, out = claims.studies[study], Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / STUDY_INFO).unlink(missing_ok=True)
+    trained: dict[str, dict[str, Any]] = {}
+    started = time.perf_counter()
+    for name, run in runs.items():
+        trained[name] = {"variant": run.variant, "data": run.data, "seconds": {}, "steps": run.train.steps}
+        for seed in claims.seeds:
+            seeded = replace(run, train=replace(run.train, seed=seed))
+            t = time.perf_counter()
+            train_run({name: seeded}, name, data_root, seed_dir(out, name, seed).root, restart="stale", progress=False)
+            trained[name]["seconds"][str(seed)] = round(time.perf_counter() - t, 2)
+            log.info("study@%s: %s seed %d in %.1f s", study, name, seed, time.perf_counter() - t)
+    info = {"study": study, "seeds": list(claims.seeds), "runs": trained,
+            "seconds": round(time.perf_counter() - started, 2)}
+    write_json_atomic(out / STUDY_INFO, info)
+    return info
+
+
+def read_study(root: str | Path) -> dict[str, Any]:
+    """A finished study's study.json; a one-line error when the study is missing or was interrupted."""
+    import json
+
+    path = Path(root) / STUDY_INFO
+    if not path.is_file():
+        raise GanlabError(f"{path}: missing; the study is not trained (or was interrupted): "
+                          f"`dvc repro study@{Path(root).name}`")
+    try:
+        info = json.loads(path.read_text())
+    except ValueError as exc:
+        raise GanlabError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("runs"), dict) or not isinstance(info.get("seeds"), list):
+        raise GanlabError(f"{path}: not a study record (it needs 'runs' and 'seeds')")
+    return info

@@ -1,0 +1,103 @@
+"""The report's Claims section, first on the page: every paper claim with its verdict, then each one's figure.
+
+It reads the claim stages' ``reports/claims/<claim>.json``, or, when ``reports/claims-profile/`` holds
+them, the claims profile's (more seeds; written by `ganlab profile claims` + `dvc repro` and committed with
+the command and date in its ``provenance.json``), and says which it shows. Our per-seed values and the
+papers' own numbers are in separate tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ganlab.report.document import Document
+
+PROVENANCE = "provenance.json"  # in reports/claims-profile: the command that wrote it and when
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "nan"
+        return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+    return str(x)
+
+
+def load_claims(folder: Path) -> list[dict[str, Any]]:
+    """The claim records in ``folder`` (sorted by id); unreadable files are skipped by the caller's missing note."""
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if path.name == PROVENANCE:
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "verdict" in record and "claim" in record:
+            record["_folder"] = folder
+            out.append(record)
+    return out
+
+
+def claims_section(doc: Document, default: Path, profile: Path) -> None:
+    """The Claims section from ``profile`` (the claims profile's records) when it holds any, else ``default``."""
+    records, source = load_claims(profile), profile
+    if records:
+        prov = {}
+        if (profile / PROVENANCE).is_file():
+            try:
+                prov = json.loads((profile / PROVENANCE).read_text())
+            except ValueError:
+                prov = {}
+        shown = (f"These verdicts are the **claims profile's** (`{profile.name}/`: "
+                 f"{prov.get('command', 'command not recorded')}, {prov.get('date', 'date not recorded')}); "
+                 f"the default run's own, at its seed count, are in `{default.name}/`.")
+    else:
+        records, source = load_claims(default), default
+        shown = (f"These verdicts are the **default run's** (`{default.name}/`, at the default profile's seed "
+                 "count); `ganlab profile claims` trains more seeds.")
+    doc.section("Claims", "claims", "Each paper's central claim, measured on our runs over seeds and judged by a "
+                "rule fixed in code before the runs (ganlab.claims): reproduced, not reproduced or inconclusive. "
+                "The rule is applied to every seed, never to the best one. " + (shown if records else ""))
+    if not records:
+        doc.lines += ["*No claim has been measured yet: `dvc repro` runs the claim@<claim> stages.*", ""]
+        doc.missing.append(str(default))
+        return
+    doc.lines += ["| claim | paper | verdict | seeds | parts |", "|---|---|---|---|---|"]
+    for r in records:
+        parts = "; ".join(f"{p['measure']}: {p['a']}{' vs ' + p['b'] if p.get('b') else ''} {p['verdict']}"
+                          for p in r.get("parts", []))
+        doc.lines.append(f"| [{r['title']}](#claim-{r['claim']}) | {r['paper']} | **{r['verdict']}** | "
+                         f"{r['n_seeds']} | {parts} |")
+    doc.lines.append("")
+    for r in records:
+        claim_detail(doc, r, source)
+
+
+def claim_detail(doc: Document, r: dict[str, Any], folder: Path) -> None:
+    doc.lines += [f'<a id="claim-{r["claim"]}"></a>', "", f"### {r['title']}: {r['verdict']} ({r['n_seeds']} seeds)",
+                  "", f"*{r['paper']}.* {r['statement']}", ""]
+    doc.lines += ["Rule, fixed before the runs:", ""] + [f"- {t}" for t in r.get("rule", [])] + [""]
+    if r.get("notes"):
+        doc.lines += [r["notes"], ""]
+    seeds = [str(s) for s in r.get("seeds", [])]
+    for measure, by_run in r.get("values", {}).items():
+        doc.lines += [f"{measure} ({r.get('measures', {}).get(measure, '')}), ours:", "",
+                      "| run | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +- std |",
+                      "|---|" + "---|" * (len(seeds) + 1)]
+        for run, by_seed in by_run.items():
+            s = r.get("summary", {}).get(measure, {}).get(run, {})
+            doc.lines.append(f"| {run} | " + " | ".join(_fmt(by_seed.get(k, float("nan"))) for k in seeds) +
+                             f" | {_fmt(s.get('mean', float('nan')))} +- {_fmt(s.get('std', float('nan')))} |")
+        doc.lines.append("")
+    if r.get("published"):
+        doc.lines += ["Published (quoted from the papers; not comparable one to one: their networks, steps and "
+                      "seeds):", "", "| source | setting | method | measure | value |", "|---|---|---|---|---|"]
+        for p in r["published"]:
+            doc.lines.append(f"| {p.get('source', '')} | {p.get('setting', '')} | {p.get('method', '')} | "
+                             f"{p.get('measure', '')} | {p.get('value', '')} |")
+        doc.lines.append("")
+    doc.image(folder / r.get("figure", f"{r['claim']}.png"), f"{r['claim']}")
