@@ -124,8 +124,10 @@ def variants() -> None:
     """List the registered model variants, each with its paper."""
     from ganlab.models import registry
 
-    for name in registry.names():
-        typer.echo(f"{name:10s} {registry.describe(name)}")
+    names = registry.names()
+    width = max(map(len, names))  # one column of names, however long the longest
+    for name in names:
+        typer.echo(f"{name:{width}s} {registry.describe(name)}")
 
 
 @app.command()

@@ -1,11 +1,12 @@
 """Losses shared by the variants: the adversarial ones on raw discriminator logits, WGAN-GP's gradient
-penalty (ProGAN's critic takes it too), and the Gaussian KL term of the VAE family."""
+penalty (ProGAN's critic and DRAGAN take it too), and the Gaussian KL term of the VAE family."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -24,9 +25,11 @@ def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor) -> torch.Tensor:
     """E[(||grad critic(x_hat)||_2 - 1)^2] on x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1]
-    (Gulrajani et al., 2017)."""
+    (Gulrajani et al., 2017). ``critic`` is the network, or any function of x_hat (DRAGAN passes the
+    variant's ``d_logits``, and a perturbed real batch and the real batch as the two ends)."""
     eps = torch.rand(len(real), *([1] * (real.dim() - 1)), device=real.device)  # one mix per sample
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
