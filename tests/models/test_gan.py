@@ -14,6 +14,7 @@ from ganlab.errors import ParamsError
 from ganlab.models import registry
 from ganlab.models.blocks import MinibatchDiscrimination
 from ganlab.models.losses import d_loss_bce, feature_matching, g_loss_nonsaturating, g_loss_saturating
+from ganlab.schema import from_dict
 from ganlab.train.trainer import TrainConfig, Trainer
 
 CONTRACT = {"hidden": 32}  # the contract test's settings (read by tests/tiny_variants.py)
@@ -221,6 +222,23 @@ def test_options_resume_ends_with_the_weights_of_an_uninterrupted_run(name, tmp_
     for role in ("generator", "discriminator"):
         (ta, ma), (tb, mb) = straight.variant.history[role], second.variant.history[role]
         assert ta == tb == (8 if role == "discriminator" else 4) and all(map(torch.equal, ma, mb))
+
+
+REFUSED = {  # variant -> options its config refuses (each set alone)
+    "cgan": list(ALL_ON) + ["g_loss"], "acgan": list(ALL_ON) + ["g_loss"], "infogan": list(ALL_ON) + ["g_loss"],
+    "wgan": list(ALL_ON) + ["g_loss"], "wgan_gp": list(ALL_ON) + ["g_loss"],
+    "lsgan": ["g_loss", "real_label"], "sngan": ["g_loss", "real_label", "minibatch_kernels", "minibatch_kernel_dim"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_a_variant_refuses_the_options_it_does_not_honour_naming_the_key(name):
+    cls = registry.get(name)
+    for key in REFUSED[name]:
+        with pytest.raises(ParamsError, match=rf"models\.a\.model: {key} = .* is not available here"):
+            from_dict(cls.Config, {key: SET[key]}, "models.a.model")
+    taken = {key: SET[key] for key in set(ALL_ON) - set(REFUSED[name])}  # the rest it takes, all at once
+    assert from_dict(cls.Config, taken, "models.a.model") == cls.Config(**taken)
 
 
 def test_options_that_would_be_ignored_are_refused():
