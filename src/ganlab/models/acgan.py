@@ -19,11 +19,14 @@ from torch import nn
 from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
 from ganlab.models.dcgan import DCGAN, DcganConfig
+from ganlab.models.gan import GAN_OPTIONS
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class AcganConfig(DcganConfig):
+    not_honoured = dict.fromkeys(GAN_OPTIONS, "ACGAN's step is its own (source and class log-likelihoods on one "
+                                              "head) and takes none of GAN's step options")
     class_weight: float = hp(1.0, "weight of the class log-likelihood L_C against the source term (the paper: 1)",
                              min=0.0, max=100.0)
 

@@ -19,12 +19,14 @@ from torch import nn
 
 from ganlab.models.base import hp
 from ganlab.models.blocks import mlp_networks
-from ganlab.models.gan import GAN, GanConfig
+from ganlab.models.gan import GAN, GAN_OPTIONS, GanConfig
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class CganConfig(GanConfig):
+    not_honoured = dict.fromkeys(GAN_OPTIONS, "CGAN's step is its own (the label joins both networks' inputs) and "
+                                              "takes none of GAN's step options")
     dropout: float = hp(0.5, "the paper's dropout on the discriminator's hidden layers", min=0.0, max=0.95)
     g_dropout: float = hp(0.0, "dropout on the generator's hidden layers; the paper's 0.5 made a 3,000-step MNIST run "
                                "ignore the label entirely, so it is off", min=0.0, max=0.95)

@@ -5,6 +5,8 @@ Generative Adversarial Networks", ICLR 2016. The paper's rules: strided convolut
 pooling; batch norm everywhere except the generator output and the discriminator input;
 ReLU in the generator (Tanh at the output); LeakyReLU 0.2 in the discriminator; Adam with
 lr 2e-4 and beta1 0.5; weights from N(0, 0.02). Works at 28, 32 and 64 px.
+
+The step is GAN's, with its options (ganlab.models.gan.GanOptions): DCGAN's config takes them all.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from torch import nn
 
 from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
-from ganlab.models.gan import GAN
+from ganlab.models.gan import GAN, GanOptions
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
-class DcganConfig:
+class DcganConfig(GanOptions):
     z_dim: int = hp(100, "latent size (the paper's 100-d uniform noise; Gaussian here)", min=1, max=4096)
     width: int = hp(64, "feature maps of the highest-resolution layer; doubled at each downsampling", min=1, max=1024)
     lr: float = hp(2e-4, "the paper's Adam step", min=1e-8, max=1.0)
@@ -40,8 +42,8 @@ class DCGAN(GAN):
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _) = self.config, self.data.shape
         return {
-            "generator": dcgan_generator(c.z_dim, channels, size, c.width),
-            "discriminator": dcgan_discriminator(channels, size, c.width),
+            "generator": dcgan_generator(c.z_dim, channels, size, c.width, reference=self.reference_codes()),
+            "discriminator": dcgan_discriminator(channels, size, c.width, minibatch=self.minibatch_shape()),
         }
 
     @property
@@ -53,3 +55,10 @@ class DCGAN(GAN):
 
     def d_logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.nets["discriminator"](x)
+
+    def d_logits_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logits and the features the head reads: the body's last feature map (after its LeakyReLU),
+        flattened to (N, channels * side * side) (feature matching's intermediate layer, section 3.1)."""
+        net = self.nets["discriminator"]
+        body = net[:-2](x)
+        return net[-2:](body), body.flatten(1)

@@ -41,6 +41,9 @@ class DraganConfig(GanConfig):
     perturb: float = hp(0.5, "x_p = x + perturb * std(x) * U[0, 1): the authors' code (the paper: delta ~ N(0, cI))",
                         min=0.0, max=100.0)
 
+    #: the penalty is centred on the step's whole real batch, which k discriminator steps would split
+    not_honoured = {"d_steps": "DRAGAN's penalty is taken around the step's real batch, one discriminator step"}
+
 
 @register("dragan")
 class DRAGAN(GAN):

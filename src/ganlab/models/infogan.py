@@ -25,11 +25,14 @@ from ganlab.errors import ParamsError
 from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
 from ganlab.models.dcgan import DCGAN, DcganConfig
+from ganlab.models.gan import GAN_OPTIONS
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class InfoganConfig(DcganConfig):
+    not_honoured = dict.fromkeys(GAN_OPTIONS, "InfoGAN's step is its own (the mutual-information term through Q) "
+                                              "and takes none of GAN's step options")
     z_dim: int = hp(62, "incompressible noise size (the paper's MNIST setting)", min=1, max=4096)
     n_categories: int = hp(10, "values of the categorical code (0 = none); 10 hopes for the digit class", min=0, max=1000)
     n_continuous: int = hp(2, "continuous codes, each uniform on [-1, 1] (the paper: rotation/width on MNIST)",
@@ -41,6 +44,7 @@ class InfoganConfig(DcganConfig):
                                 min=0.1, max=10.0)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.n_categories == 0 and self.n_continuous == 0:
             raise ParamsError("infogan needs at least one code: n_categories and n_continuous are both 0")
 

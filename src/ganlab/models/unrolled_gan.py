@@ -35,7 +35,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ganlab.models.base import hp
-from ganlab.models.gan import GAN, GanConfig
+from ganlab.models.gan import GAN, GAN_OPTIONS, GanConfig
 from ganlab.models.registry import register
 
 
@@ -48,6 +48,10 @@ class UnrolledGanConfig(GanConfig):
                       min=0.0, max=0.999)
     unroll_steps: int = hp(10, "K, the discriminator steps the generator looks ahead (the paper's Figure 1: 10; its "
                            "notebook: 5); 0 = the plain GAN step", min=0, max=100)
+
+    #: the lookahead is a step of its own; GAN's options would change the step it unrolls
+    not_honoured = dict.fromkeys(GAN_OPTIONS, "Unrolled GAN's step is its own (the generator's loss through the "
+                                 "unrolled discriminator); GAN's step options are not part of it")
 
 
 class _DiscriminatorLogits(nn.Module):

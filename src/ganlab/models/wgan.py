@@ -21,11 +21,14 @@ import torch
 
 from ganlab.models.base import hp
 from ganlab.models.dcgan import DCGAN, DcganConfig
+from ganlab.models.gan import GAN_OPTIONS
 from ganlab.models.registry import register
 
 
 @dataclass(frozen=True)
 class WganConfig(DcganConfig):
+    not_honoured = dict.fromkeys(GAN_OPTIONS, "WGAN's critic has no sigmoid, so no log loss to saturate and no label "
+                                              "to smooth, and its step is its own: its k is n_critic")
     lr: float = hp(5e-5, "the paper's RMSProp step", min=1e-8, max=1.0)
     clip: float = hp(0.01, "weight clipping bound c", min=1e-6, max=10.0)
     n_critic: int = hp(5, "critic iterations per generator step, each on a fresh real batch", min=1, max=100)
