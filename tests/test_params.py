@@ -38,7 +38,7 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, evaluators, faces, metrics, models, oracle, report, seed, toy, transfer"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, evaluators, faces, metrics, models, oracle, report, seed, toy, toy2d, transfer"),
         # the report's own settings (ganlab.report.config)
         ("report: {arithmetic_candidates: 8, arithmetic: {x: {a: [1], b: [2], c: [9]}}}\nmodels:\n  dcgan-faces: {variant: dcgan, data: faces}\n", r"report\.arithmetic\.x\.c = \[9\]: \[9\] outside the 8 candidates \(0\.\.7\)"),
         ("report: {arithmetic: {x: {a: [1], b: [], c: [3]}}}\nmodels:\n  dcgan-faces: {variant: dcgan, data: faces}\n", r"report\.arithmetic\.x\.b is empty"),
@@ -197,7 +197,8 @@ def test_paper_profile_is_valid_and_matches_params_outside_the_models(profiled):
     assert set(params.models) <= set(paper.models)
     # the CPU default trains 32-px faces; the paper's generator draws the faces' own 64 px
     assert params.models["dcgan-faces"].train.image_size == 32 and paper.models["dcgan-faces"].train.image_size == 0
-    for field in ("seed", "data", "faces", "dedup", "toy", "oracle", "evaluators", "domains", "transfer", "report"):
+    for field in ("seed", "data", "faces", "dedup", "toy", "toy2d", "oracle", "evaluators", "domains", "transfer",
+                  "report"):
         assert getattr(paper, field) == getattr(params, field), field
     # the metrics are the same but for which runs they measure (the paper's runs train on other datasets) and
     # how many images: the one-hour default measures 5,000, the paper profile the field's 10,000

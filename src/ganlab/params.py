@@ -1,7 +1,7 @@
 """params.yaml as one frozen dataclass, validated before any work starts.
 
 Each section is a dataclass that lives beside the code that reads it: ``data:``, ``faces:``,
-``dedup:``, ``toy:``, ``oracle:``, ``domains:`` in ganlab.data.config; ``models:`` in
+``dedup:``, ``toy:``, ``toy2d:``, ``oracle:``, ``domains:`` in ganlab.data.config; ``models:`` in
 ganlab.train.config; ``metrics:``, ``evaluators:``, ``transfer:`` in ganlab.eval.config;
 ``report:`` in ganlab.report.config; ``claims:`` in ganlab.claims.config. This module only assembles them into :class:`Params` and
 checks what one section cannot check alone (a metrics run names a run under ``models:``, a run's
@@ -21,7 +21,7 @@ from typing import Any
 
 from ganlab.claims.config import ClaimsParams
 from ganlab.data.config import (DatasetParams, DedupParams, DomainsParams, FacesParams,
-                                OracleParams, ToyParams)
+                                OracleParams, Toy2dParams, ToyParams)
 from ganlab.data.sources import DATASETS
 from ganlab.data import kinds
 from ganlab.errors import ParamsError
@@ -42,6 +42,7 @@ class Params:
     faces: FacesParams = hp(FacesParams(), "face cropping")
     dedup: DedupParams = hp(DedupParams(), "near-duplicate removal")
     toy: ToyParams = hp(ToyParams(), "the 1-D toy dataset")
+    toy2d: Toy2dParams = hp(Toy2dParams(), "the 2-D ring and grid of Gaussians, and how a generator of them is scored")
     domains: DomainsParams = hp(DomainsParams(), "the unpaired two-domain dataset of the translation models")
     oracle: OracleParams = hp(OracleParams(), "SeqGAN's synthetic oracle and its training sequences")
     # Any, not dict[str, EvaluatorConfig]: __check__ names a dataset that has no evaluator before it reads

@@ -100,7 +100,8 @@ class RunDir:
 
     @property
     def samples(self) -> Path:
-        """samples/: the fixed-noise grids (step_N.png, or step_N.txt for text) and the variant's figures."""
+        """samples/: the fixed-noise grids (step_N.png; step_N.txt for text, step_N.npy for points) and the
+        variant's figures."""
         return self.root / "samples"
 
     @property

@@ -60,6 +60,15 @@ def toy(data_root: Path) -> Path:
     return data_root / "toy-gaussian"
 
 
+def toy2d(data_root: Path, name: str = "toy-ring") -> Path:
+    from ganlab.data.config import GridParams, ModesProtocolParams, RingParams
+    from ganlab.data.toy2d import write_toy2d
+
+    params = RingParams(n=40) if name == "toy-ring" else GridParams(n=40)
+    write_toy2d(name, params, ModesProtocolParams(samples=300), data_root / name)
+    return data_root / name
+
+
 def run(data: str, variant: str = "gan") -> RunParams:
     return RunParams(variant=variant, data=data)
 
@@ -74,6 +83,7 @@ def test_every_kind_a_writer_records_is_in_the_table(tmp_path):
         read_info(text(tmp_path))["kind"],
         read_info(oracle(tmp_path))["kind"],
         read_info(toy(tmp_path))["kind"],
+        read_info(toy2d(tmp_path))["kind"],
         read_info(write_dataset(tmp_path / "lfw", "lfw", PhotoData(["a/1.png"], [image_bytes(photo)],
                                                                     np.zeros(1, dtype=np.int64), ["a"])))["kind"],
     }
@@ -83,9 +93,9 @@ def test_every_kind_a_writer_records_is_in_the_table(tmp_path):
 
 
 def test_derived_datasets_are_named_as_their_modules_and_stages_write_them():
-    from ganlab.data import domains, oracle as oracle_data, toy as toy_data
+    from ganlab.data import domains, oracle as oracle_data, toy as toy_data, toy2d as toy2d_data
 
-    assert {toy_data.NAME, oracle_data.NAME, domains.NAME} < set(kinds.DERIVED)
+    assert {toy_data.NAME, toy2d_data.RING, toy2d_data.GRID, oracle_data.NAME, domains.NAME} < set(kinds.DERIVED)
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     for name, derived in kinds.DERIVED.items():
         assert derived.kind in kinds.KINDS, name
@@ -93,14 +103,15 @@ def test_derived_datasets_are_named_as_their_modules_and_stages_write_them():
 
 
 def test_dataset_kind_of_fetched_and_derived_datasets():
-    assert [kinds.dataset_kind(n) for n in ("mnist", "lfw", "coco-captions", "faces", "toy-gaussian", "oracle")] == \
-        ["images", "photos", "text", "images", "toy", "sequences"]
+    assert [kinds.dataset_kind(n) for n in ("mnist", "lfw", "coco-captions", "faces", "toy-gaussian", "toy-ring",
+                                            "oracle")] == ["images", "photos", "text", "images", "toy", "toy2d", "sequences"]
     with pytest.raises(ParamsError, match=r"^unknown dataset 'mnsit'; datasets: .*mnist"):
         kinds.dataset_kind("mnsit")
 
 
 def test_what_each_variant_kind_trains_on():
-    assert kinds.datasets_for("images") == ["cifar10", "domains", "faces", "fashion-mnist", "mnist", "toy-gaussian"]
+    assert kinds.datasets_for("images") == ["cifar10", "domains", "faces", "fashion-mnist", "mnist", "toy-gaussian",
+                                            "toy-grid", "toy-ring"]
     assert kinds.datasets_for("sequences") == ["coco-captions", "oracle"]
     # samples are compared with one distribution of images: not the toy, the domain pair, photos, text or sequences
     assert [n for n in kinds.dataset_names() if kinds.image_distribution(n)] == \
@@ -162,8 +173,49 @@ def test_toy_loads_as_one_pixel_images_and_draws_its_histogram(tmp_path):
     assert spec.shape == (1, 1, 1) and data_monitor(run("toy-gaussian"), tmp_path, spec) is None
     cls = registry.get("gan")
     variant = cls(cls.Config(arch="affine", z_dim=1), spec, torch.device("cpu"))
-    path = loader_of(root).after_training(variant, x, tmp_path / "run")
+    path = loader_of(root).after_training(variant, x, root, tmp_path / "run")
     assert path == tmp_path / "run" / "samples" / "histogram.png" and path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name, n_modes", [("toy-ring", 8), ("toy-grid", 25)])
+def test_toy2d_loads_as_two_by_one_by_one_points_and_is_followed_by_the_modes_it_covers(tmp_path, name, n_modes):
+    from ganlab.data.toy2d import load_toy2d
+    from ganlab.models import registry
+    from ganlab.train.data import ModeCoverage
+
+    root = toy2d(tmp_path, name)
+    x, y, spec, _ = load_training_data(run(name), tmp_path, conditional=False)
+    points, centres, _ = load_toy2d(root)
+    assert y is None and x.shape == (40, 2, 1, 1) and torch.equal(x.flatten(1), torch.from_numpy(points))
+    assert spec.shape == (2, 1, 1) and spec.n_classes == 0
+    monitor = data_monitor(run(name), tmp_path, spec)
+    assert isinstance(monitor, ModeCoverage) and monitor.n == 300 and len(monitor.centres) == n_modes
+    assert monitor.protocol()["n_generated"] == 300 and monitor.protocol()["quality_stds"] == 3.0
+
+    class OnTheModes:  # a stand-in generator whose points sit on the first 3 modes, to check the monitor's wiring
+        def noise(self, n, generator=None):
+            return torch.arange(n)
+
+        def sample(self, z):
+            return torch.from_numpy(centres[z.numpy() % 3]).float().view(-1, 2, 1, 1)
+
+    assert monitor(OnTheModes()) == pytest.approx({"modes": 3.0, "high_quality": 1.0, "reverse_kl": np.log(n_modes / 3)})
+    cls = registry.get("gan")
+    far = cls(cls.Config(arch="toy", hidden=4, z_dim=2), spec, torch.device("cpu"))
+    with torch.no_grad():  # every point at (100, 100): none high quality, so no reverse KL to report
+        far.nets["generator"][-1].weight.zero_()
+        far.nets["generator"][-1].bias.fill_(100.0)
+    assert monitor(far) == {"modes": 0.0, "high_quality": 0.0}
+
+
+def test_a_toy2d_whose_dataset_json_lacks_the_protocol_is_named(tmp_path):
+    root = toy2d(tmp_path)
+    info = json.loads((root / INFO_FILE).read_text())
+    del info["protocol"]
+    (root / INFO_FILE).write_text(json.dumps(info))
+    with pytest.raises(DataFormatError, match=r"toy-ring/dataset\.json: protocol = None lacks samples, quality_stds, "
+                                              r"min_samples; run `dvc repro toy`"):
+        data_monitor(run("toy-ring"), tmp_path, None)
 
 
 def test_an_unknown_kind_is_named_with_its_file(tmp_path):

@@ -127,3 +127,34 @@ def test_an_image_size_on_data_that_are_no_images_is_named(tmp_path):
                        "").models
     with pytest.raises(ParamsError, match=r"^models\.t\.train\.image_size = 1: toy-gaussian holds toy, not images"):
         train_run(models, "t", tmp_path, tmp_path / "out", progress=False)
+
+
+def test_a_gan_run_on_the_ring_keeps_its_points_and_draws_them_over_the_modes(tmp_path):
+    """The real path of stage train@<run> on toy-ring: the loader feeds (N, 2, 1, 1) points, the toy MLP trains on
+    them, the trainer keeps the fixed-noise points at each sample step (samples/step_N.npy), the monitor scores
+    the modes at the start and the end, and samples/modes.png draws the kept points over the modes."""
+    from PIL import Image
+
+    from ganlab.data.config import ModesProtocolParams, RingParams
+    from ganlab.data.toy2d import write_toy2d
+    from ganlab.params import Params
+    from ganlab.schema import from_dict
+    from ganlab.train.run import train_run
+
+    write_toy2d("toy-ring", RingParams(n=2000), ModesProtocolParams(samples=500), tmp_path / "data" / "toy-ring")
+    section = {"variant": "gan", "data": "toy-ring", "model": {"arch": "toy", "hidden": 32, "z_dim": 8, "lr": 1e-3},
+               "train": {"steps": 300, "batch_size": 64, "sample_every": 100, "n_samples": 128, "dvclive": False}}
+    params = from_dict(Params, {"models": {"ring": section}}, "")
+    summary = train_run(params.models, "ring", tmp_path / "data", progress=False)
+    samples = tmp_path / "data" / "models" / "ring" / "samples"
+    kept = sorted(p.name for p in samples.glob("step_*.npy"))
+    assert kept == ["step_0000100.npy", "step_0000200.npy", "step_0000300.npy"]
+    for name in kept:
+        points = np.load(samples / name)
+        assert points.shape == (128, 2) and points.dtype == np.float32 and np.isfinite(points).all()
+    assert not np.array_equal(np.load(samples / kept[0]), np.load(samples / kept[-1]))  # the generator moved
+    assert summary["eval_protocol"]["n_generated"] == 500 and summary["eval_step"] == 300
+    assert 0 <= summary["eval"]["modes"] <= 8 and 0 <= summary["eval"]["high_quality"] <= 1
+    with Image.open(samples / "modes.png") as figure:
+        assert figure.width > 2 * figure.height  # three panels side by side, one per kept step
+    assert not list(samples.glob("*.png"))[1:]  # no image grids of points: modes.png is the one picture

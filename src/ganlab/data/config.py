@@ -1,6 +1,7 @@
-"""The data sections of params.yaml: ``data:``, ``faces:``, ``dedup:``, ``toy:``, ``oracle:``, ``domains:``.
+"""The data sections of params.yaml: ``data:``, ``faces:``, ``dedup:``, ``toy:``, ``toy2d:``, ``oracle:``,
+``domains:``.
 
-Each section lives here, beside the data code that reads it (ganlab.data.fetch, faces, dedup, toy,
+Each section lives here, beside the data code that reads it (ganlab.data.fetch, faces, dedup, toy, toy2d,
 oracle, domains), and ganlab.params only assembles them. Torch-free (the checks need only the
 source registry, ganlab.data.sources), so validating a params file never loads torch for them.
 """
@@ -69,6 +70,55 @@ class ToyParams:
     mu: float = hp(4.0, "mean of the data distribution N(mu, sigma)", min=-1e6, max=1e6)
     sigma: float = hp(1.25, "its standard deviation", min=1e-6, max=1e6)
     n: int = hp(10000, "samples drawn", min=2, max=10**8)
+
+
+@dataclass(frozen=True)
+class RingParams:
+    """The ring (``toy2d.ring``; data/toy-ring): equal Gaussians whose means are evenly spaced on a circle."""
+
+    modes: int = hp(8, "Gaussians on the circle (Unrolled GAN, VEEGAN, PacGAN: 8)", min=2, max=10000)
+    radius: float = hp(2.0, "radius of the circle of means (Unrolled GAN: 2; PacGAN's code draws the same ring "
+                       "halved, radius 1 with std 0.01)", min=1e-6, max=1e6)
+    std: float = hp(0.02, "standard deviation of each Gaussian, per coordinate (Unrolled GAN: 0.02)",
+                    min=1e-9, max=1e6)
+    n: int = hp(100000, "points drawn, each from a mode chosen uniformly (PacGAN's code: 100,000)",
+                min=1, max=10**8)
+
+
+@dataclass(frozen=True)
+class GridParams:
+    """The grid (``toy2d.grid``; data/toy-grid): equal Gaussians on a square lattice centred on the origin."""
+
+    side: int = hp(5, "Gaussians per row and per column, side**2 in all (VEEGAN, PacGAN: 5 x 5 = 25)",
+                   min=1, max=100)
+    spacing: float = hp(2.0, "distance between neighbouring means (PacGAN's code: means at -4, -2, 0, 2, 4 on "
+                        "each axis)", min=1e-6, max=1e6)
+    std: float = hp(0.05, "standard deviation of each Gaussian, per coordinate (PacGAN: variance 0.0025)",
+                    min=1e-9, max=1e6)
+    n: int = hp(100000, "points drawn, each from a mode chosen uniformly (PacGAN's code: 100,000)",
+                min=1, max=10**8)
+
+
+@dataclass(frozen=True)
+class ModesProtocolParams:
+    """How a generator of the 2-D toys is scored (``toy2d.protocol``), recorded in each dataset's
+    dataset.json so that a run on it is scored the way the data say (ganlab.eval.modes)."""
+
+    samples: int = hp(2500, "generated points scored (VEEGAN and PacGAN: 2,500)", min=1, max=10**7)
+    quality_stds: float = hp(3.0, "a point is high quality within this many standard deviations of its nearest "
+                             "mode (VEEGAN, PacGAN: 3)", min=1e-6, max=1e6)
+    min_samples: int = hp(1, "high-quality points a mode needs to count as covered (VEEGAN: at least one; "
+                          "PacGAN's code counts the modes with any)", min=1, max=10**7)
+
+
+@dataclass(frozen=True)
+class Toy2dParams:
+    """The 2-D mixtures of the mode-collapse literature (``toy2d:``; stage toy -> data/toy-ring, data/toy-grid):
+    Metz et al. 2017 (Unrolled GAN), Srivastava et al. 2017 (VEEGAN), Lin et al. 2018 (PacGAN)."""
+
+    ring: RingParams = hp(RingParams(), "8 Gaussians on a circle")
+    grid: GridParams = hp(GridParams(), "25 Gaussians on a 5 x 5 grid")
+    protocol: ModesProtocolParams = hp(ModesProtocolParams(), "how a generator of either is scored")
 
 
 @dataclass(frozen=True)

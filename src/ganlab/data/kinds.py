@@ -20,6 +20,7 @@ from ganlab.errors import ParamsError
 KINDS: dict[str, str | None] = {
     "images": "images",  # <split>.npz of uint8 images and labels (ganlab.data.datasets)
     "toy": "images",  # 1-D samples, fed to the model as 1x1x1 images (ganlab.data.toy)
+    "toy2d": "images",  # 2-D points of a Gaussian mixture, fed as 2x1x1 images (ganlab.data.toy2d)
     "text": "sequences",  # <split>.txt sentences, encoded as token ids (ganlab.data.text)
     "sequences": "sequences",  # token ids drawn from the oracle LSTM (ganlab.data.oracle)
     "photos": None,  # original photos (lfw): stage faces crops them into an image dataset
@@ -40,6 +41,8 @@ class Derived:
 DERIVED: dict[str, Derived] = {
     "faces": Derived("images", "dedup"),  # lfw's face crops, near-duplicates removed
     "toy-gaussian": Derived("toy", "toy"),  # the GAN paper's 1-D Figure 1 data
+    "toy-ring": Derived("toy2d", "toy"),  # 8 Gaussians on a circle (Unrolled GAN, VEEGAN, PacGAN)
+    "toy-grid": Derived("toy2d", "toy"),  # 25 Gaussians on a 5 x 5 grid (VEEGAN, PacGAN)
     # two image domains, labels 0 and 1, for the translation models: runs on it map one half onto the other
     "domains": Derived("images", "domains", image_distribution=False),
     "oracle": Derived("sequences", "oracle"),  # SeqGAN's synthetic benchmark

@@ -128,7 +128,7 @@ class Variant(abc.ABC):
 
     @property
     def makes_images(self) -> bool:
-        """False for data that are not pictures (the 1-D toy): the trainer then draws no grids."""
+        """False for data that are not pictures (the toys, sentences): the trainer then draws no grids."""
         return True
 
     def update(self, role: str, loss: torch.Tensor, max_grad_norm: float = 0.0) -> None:
@@ -212,6 +212,11 @@ class Variant(abc.ABC):
     def text(self, samples: torch.Tensor) -> list[str] | None:
         """Samples as lines of text (sequence variants); None for images. The trainer writes them as
         ``samples/step_N.txt`` where image variants get grids."""
+        return None
+
+    def points(self, samples: torch.Tensor) -> torch.Tensor | None:
+        """Samples as (N, d) points (a generator of the 2-D toys); None otherwise. The trainer writes them
+        as ``samples/step_N.npy`` where image variants get grids, for the figure drawn after training."""
         return None
 
     def test_figures(self, images: torch.Tensor, labels: torch.Tensor | None) -> dict[str, Any]:

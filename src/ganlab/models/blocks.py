@@ -129,6 +129,17 @@ def mlp_networks(z_in: int, pixels: int, h: int, dropout: float, g_dropout: floa
             "discriminator": discriminator}
 
 
+def point_networks(z_dim: int, dims: int, h: int, minibatch: tuple[int, int] | None = None) -> dict[str, nn.Module]:
+    """The 2-D toys' MLPs (Unrolled GAN's mixture of Gaussians): generator z_dim -> h -> h -> dims (ReLU, linear
+    output), discriminator dims -> h -> h -> 1 logit (ReLU); no normalisation, PyTorch's default initialisation.
+    As in :func:`mlp_networks`, the discriminator's last module is its head (``net[:-1]`` gives the h features it
+    reads), and ``minibatch`` = (B, C) puts minibatch discrimination inside it."""
+    generator = nn.Sequential(nn.Linear(z_dim, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, dims))
+    discriminator = nn.Sequential(nn.Linear(dims, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
+                                  nn.Linear(h, 1) if minibatch is None else minibatch_head(h, 1, *minibatch))
+    return {"generator": generator, "discriminator": discriminator}
+
+
 # Two layers of Salimans, Goodfellow, Zaremba, Cheung, Radford & Chen, "Improved Techniques for Training GANs",
 # NeurIPS 2016, that GAN's and DCGAN's options put into the networks above.
 

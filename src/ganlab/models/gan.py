@@ -12,6 +12,16 @@ represent the data exactly at (w, b) = (+-sigma, mu), and every step logs w and 
 watch whether training gets there. (It does not, quite: a logistic discriminator sees only the
 mean, so b is pulled to mu while w gets no signal towards sigma; see the train@gan-toy run.)
 
+``arch: toy`` is the plain MLP of the 2-D mode-collapse experiments (data/toy-ring, data/toy-grid): generator
+z -> h -> h -> 2 with ReLU and a linear output, discriminator 2 -> h -> h -> 1 logit with ReLU, no batch norm,
+no dropout, no tanh (the ring's radius is 2 and the grid reaches 4: the points are not rescaled to [-1, 1]).
+It follows Metz et al. (2017, Unrolled GAN, Appendix A) in the generator (two hidden ReLU layers of 128 from
+z of 256, a linear projection to 2: set ``hidden: 128``, ``z_dim: 256``) and in ReLU hidden layers and a logit
+for the discriminator. Where it does not: the discriminator here has two hidden layers and reads the points
+as they are, where the appendix (as we read it; its text could not be checked here) gives it one hidden layer
+after scaling the input down by 4; and the weights keep PyTorch's default initialisation instead of the
+appendix's orthogonal one (gain 0.8). The unrolling itself is no part of this variant.
+
 The lessons of training GANs are options of this step (:class:`GanOptions`; DCGAN's config takes them too),
 each off by default: the saturating generator loss and k discriminator steps of Goodfellow et al. (2014), and
 feature matching, minibatch discrimination, historical averaging, one-sided label smoothing and virtual batch
@@ -30,7 +40,7 @@ from torch import nn
 
 from ganlab.errors import ParamsError
 from ganlab.models.base import DataSpec, Variant, hp
-from ganlab.models.blocks import mlp_networks
+from ganlab.models.blocks import mlp_networks, point_networks
 from ganlab.models.losses import d_loss_bce, feature_matching, g_loss_nonsaturating, g_loss_saturating
 from ganlab.models.registry import register
 
@@ -92,18 +102,21 @@ NETWORK_OPTIONS = ("feature_matching", "minibatch_kernels", "vbn_reference")
 @dataclass(frozen=True)
 class GanConfig(GanOptions):
     z_dim: int = hp(100, "latent size", min=1, max=4096)
-    hidden: int = hp(256, "width h: the generator's layers are h then 2h wide, the discriminator's 2h then h",
-                     min=1, max=65536)
-    dropout: float = hp(0.3, "discriminator dropout", min=0.0, max=0.95)
+    hidden: int = hp(256, "width h: the generator's layers are h then 2h wide, the discriminator's 2h then h "
+                     "(arch toy: every hidden layer is h wide)", min=1, max=65536)
+    dropout: float = hp(0.3, "discriminator dropout (arch mlp)", min=0.0, max=0.95)
     lr: float = hp(2e-4, "Adam step", min=1e-8, max=1.0)
     beta1: float = hp(0.5, "Adam beta1, as for DCGAN: momentum 0.9 makes GAN training oscillate", min=0.0, max=0.999)
-    arch: str = hp("mlp", "mlp = the MNIST networks; affine = the 1-D toy G(z) = w*z + b, D(x) = sigmoid(w1*x + b1)",
-                   choices=("mlp", "affine"))
+    arch: str = hp("mlp", "mlp = the MNIST networks; affine = the 1-D toy G(z) = w*z + b, D(x) = sigmoid(w1*x + b1); "
+                   "toy = the 2-D toys' ReLU MLPs, two hidden layers each, linear output (Unrolled GAN)",
+                   choices=("mlp", "affine", "toy"))
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.arch != "mlp":
-            self.refuse(dict.fromkeys(NETWORK_OPTIONS, f"arch = {self.arch!r} has no hidden layers or batch norm"))
+        if self.arch == "affine":
+            self.refuse(dict.fromkeys(NETWORK_OPTIONS, "arch = 'affine' has no hidden layers or batch norm"))
+        if self.arch == "toy":
+            self.refuse({"vbn_reference": "arch = 'toy' has no batch norm to replace"})
         if self.arch == "affine" and self.z_dim != 1:
             raise ParamsError(f"arch = 'affine' (the 1-D toy) needs z_dim = 1, got z_dim = {self.z_dim}")
 
@@ -126,6 +139,10 @@ class GAN(Variant):
             if pixels != 1:
                 raise ParamsError(f"arch = 'affine' is the 1-D toy; the data here are {self.data.shape}")
             return {"generator": nn.Linear(1, 1), "discriminator": nn.Linear(1, 1)}  # w*z + b; w1*x + b1 (logit)
+        if c.arch == "toy":
+            if self.data.shape[1:] != (1, 1):
+                raise ParamsError(f"arch = 'toy' is for points, fed as (d, 1, 1); the data here are {self.data.shape}")
+            return point_networks(c.z_dim, pixels, h, minibatch=self.minibatch_shape())
         return mlp_networks(c.z_dim, pixels, h, c.dropout, reference=self.reference_codes(),
                             minibatch=self.minibatch_shape())
 
@@ -138,7 +155,11 @@ class GAN(Variant):
 
     @property
     def makes_images(self) -> bool:
-        return self.config.arch != "affine"
+        return self.config.arch == "mlp"
+
+    def points(self, samples: torch.Tensor) -> torch.Tensor | None:
+        # (N, d, 1, 1) -> (N, d); subclasses that draw images (DCGAN, CGAN) have no arch and no points
+        return samples.flatten(1) if not self.makes_images and self.config.arch == "toy" else None
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, generator=generator).to(self.device)
@@ -230,7 +251,8 @@ class GAN(Variant):
         loss_g = self.generator_loss(real, fake)  # on the last fakes: G has not moved since they were drawn
         self.update("generator", self.with_history("generator", loss_g))
         losses = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-        if not self.makes_images:  # the toy's whole generator and discriminator, to watch
+        # the 1-D toy's whole generator and discriminator, to watch (the image subclasses have no arch)
+        if not self.makes_images and self.config.arch == "affine":
             g, d = self.nets["generator"], self.nets["discriminator"]
             losses.update(w=g.weight.item(), b=g.bias.item(), w1=d.weight.item(), b1=d.bias.item())
         return losses

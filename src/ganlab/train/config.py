@@ -75,7 +75,7 @@ class RunParams:
     """One training run (``models.<run>``): a variant, its data, its hyperparameters, the trainer's settings."""
 
     variant: str = hp("", "registered variant name (ganlab variants lists them)")
-    data: str = hp("mnist", "dataset to train on: a fetched image dataset, faces, toy-gaussian or domains")
+    data: str = hp("mnist", "dataset to train on: a fetched image dataset, faces, toy-gaussian, toy-ring, toy-grid or domains")
     pretrained_from: str = hp("", "a run whose MLE pre-training this one starts from, instead of repeating it: "
                               "that run's snapshot at this run's model.pretrain_steps (its train.snapshot_steps "
                               "keep it); '' = the run pre-trains itself")

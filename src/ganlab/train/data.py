@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,11 @@ import torch
 
 from ganlab.data import oracle as oracle_data
 from ganlab.data import text as text_data
-from ganlab.data import toy
+from ganlab.data import toy, toy2d
 from ganlab.data.datasets import INFO_FILE, load_images, load_text, read_info
 from ganlab.data.kinds import DERIVED
 from ganlab.errors import DataFormatError, ParamsError
+from ganlab.eval import modes
 from ganlab.eval.sequences import NllOracle, TextQuality
 from ganlab.models.base import DataSpec
 from ganlab.images import resize_images, save_figure, to_tensor, to_uint8, to_unit_range
@@ -50,8 +52,9 @@ class KindLoader:
     load: Callable[[Path, str, bool], Split]
     #: (dataset folder, its DataSpec, the run's seed) -> the score a run is followed by while it trains
     monitor: Callable[[Path, DataSpec, int], Monitor | None] = no_monitor
-    #: (the trained variant, the training tensor, the run's folder) -> a figure drawn after a finished run
-    after_training: Callable[[Any, torch.Tensor, Path], Path] | None = None
+    #: (the trained variant, the training tensor, the dataset folder, the run's folder) -> a figure drawn after
+    #: a finished run
+    after_training: Callable[[Any, torch.Tensor, Path, Path], Path] | None = None
 
 
 def load_image_split(root: Path, split: str, conditional: bool) -> Split:
@@ -113,7 +116,7 @@ def load_toy_samples(root: Path, split: str, conditional: bool) -> Split:
 
 
 @torch.no_grad()
-def plot_toy(variant: Any, data: torch.Tensor, out: Path) -> Path:
+def plot_toy(variant: Any, data: torch.Tensor, root: Path, out: Path) -> Path:
     """Histogram of the data against the generator's samples, and D(x) across the range (the
     GAN paper's Figure 1), as OUT/samples/histogram.png."""
     import matplotlib
@@ -144,12 +147,94 @@ def plot_toy(variant: Any, data: torch.Tensor, out: Path) -> Path:
     return path
 
 
+def load_toy2d_points(root: Path, split: str, conditional: bool) -> Split:
+    """The 2-D points as (N, 2, 1, 1) images, as they are (not rescaled: the ring's radius is 2, the grid
+    reaches 4); the toy has one split."""
+    x, _, _ = toy2d.load_toy2d(root)
+    return torch.from_numpy(x).view(-1, 2, 1, 1), None, DataSpec((2, 1, 1), 0)
+
+
+class ModeCoverage:
+    """Modes covered, share of high-quality samples and reverse KL (ganlab.eval.modes) of ``n`` generated
+    points, drawn from fixed noise, against the dataset's mode centres and std, with the protocol its
+    dataset.json records (toy2d.protocol: VEEGAN's and PacGAN's 2,500 samples and 3 std)."""
+
+    def __init__(self, centres: np.ndarray, std: float, protocol: dict[str, Any], seed: int = 0) -> None:
+        self.centres, self.std, self.seed = centres, std, seed
+        self.n, self.quality_stds = int(protocol["samples"]), float(protocol["quality_stds"])
+        self.min_samples = int(protocol["min_samples"])
+
+    @torch.no_grad()
+    def __call__(self, variant: Any) -> dict[str, float]:
+        x = variant.sample(variant.noise(self.n, torch.Generator().manual_seed(self.seed))).float()
+        m = modes.mode_measures(x.flatten(1).cpu().numpy(), self.centres, self.std, self.quality_stds, self.min_samples)
+        scores = {"modes": float(m["modes"]), "high_quality": m["high_quality"], "reverse_kl": m["reverse_kl"]}
+        return {k: v for k, v in scores.items() if math.isfinite(v)}  # reverse KL: none while no sample is good
+
+    def protocol(self) -> dict[str, Any]:
+        return {"n_generated": self.n, "noise_seed": self.seed, "quality_stds": self.quality_stds, "std": self.std,
+                "min_samples": self.min_samples, "n_modes": len(self.centres),
+                "measures": "modes covered (VEEGAN), share of high-quality samples, reverse KL of their histogram "
+                            "over the modes against uniform (PacGAN); ganlab.eval.modes"}
+
+
+def toy2d_monitor(root: Path, spec: DataSpec, seed: int) -> ModeCoverage:
+    """Modes covered, high-quality share and reverse KL, as the dataset's protocol says."""
+    _, centres, info = toy2d.load_toy2d(root)
+    protocol = info.get("protocol")
+    if not isinstance(protocol, dict) or not {"samples", "quality_stds", "min_samples"} <= set(protocol):
+        raise DataFormatError(f"{root / INFO_FILE}: protocol = {protocol!r:.80} lacks samples, quality_stds, "
+                              "min_samples; run `dvc repro toy`")
+    return ModeCoverage(centres, float(info["std"]), protocol, seed=seed)
+
+
+MODES_PANELS = 5  # panels of samples/modes.png: the first sampled step, the last, and evenly between
+
+
+def plot_modes(variant: Any, data: torch.Tensor, root: Path, out: Path) -> Path:
+    """The generator's fixed-noise points at a few of the steps the trainer sampled (OUT/samples/step_N.npy)
+    over the mode centres, each ringed at the high-quality radius (3 std), with the modes covered
+    of each panel's points: samples/modes.png, the ring and grid figures of Unrolled GAN, VEEGAN and PacGAN."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure registry to manage
+    from matplotlib.patches import Circle
+
+    _, centres, info = toy2d.load_toy2d(root)
+    std, protocol = float(info["std"]), info.get("protocol", {})
+    k = float(protocol.get("quality_stds", modes.QUALITY_STDS))
+    samples = RunDir(out).samples
+    steps = sorted(samples.glob("step_*.npy"))
+    if not steps:
+        raise DataFormatError(f"{samples}: no step_N.npy points to draw; the run saved no samples")
+    picks = [steps[i] for i in sorted({round(j * (len(steps) - 1) / max(MODES_PANELS - 1, 1))
+                                       for j in range(MODES_PANELS)})]
+    real = data.flatten(1).numpy()
+    span = np.abs(centres).max() + max(1.0, 0.25 * np.abs(centres).max())
+    fig = Figure(figsize=(2.8 * len(picks), 3.0))
+    for i, path in enumerate(picks):
+        points = np.load(path, allow_pickle=False)
+        m = modes.mode_measures(points, centres, std, k, int(protocol.get("min_samples", modes.MIN_SAMPLES)))
+        ax = fig.add_subplot(1, len(picks), i + 1)
+        ax.scatter(real[:2000, 0], real[:2000, 1], s=2, c="0.8", lw=0)
+        for c in centres:
+            ax.add_patch(Circle(c, k * std, fill=False, color="tab:green", lw=0.8))
+        ax.scatter(points[:, 0], points[:, 1], s=4, c="tab:blue", lw=0)
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+        ax.set_aspect("equal")
+        ax.set_title(f"step {int(path.stem.split('_')[1])}: {m['modes']}/{m['n_modes']} modes", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{info.get('name', root.name)}: generator's points (blue), data (grey), {k:g}-std circles "
+                 f"(n = {len(points)} a panel)", fontsize=9)
+    return save_figure(fig, samples / "modes.png")
+
+
 #: dataset.json's kind -> how a run on it is read, followed and finished
 LOADERS: dict[str, KindLoader] = {
     "images": KindLoader(load_image_split),
     "text": KindLoader(load_text_corpus, text_monitor),
     "sequences": KindLoader(load_oracle_tokens, oracle_monitor),
     "toy": KindLoader(load_toy_samples, after_training=plot_toy),
+    "toy2d": KindLoader(load_toy2d_points, toy2d_monitor, after_training=plot_modes),
 }
 
 

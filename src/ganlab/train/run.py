@@ -54,7 +54,7 @@ def load_training_data(run: RunParams, data_root: Path, conditional: bool, split
 
 def data_monitor(run: RunParams, data_root: Path, spec: DataSpec) -> Monitor | None:
     """The score a run is followed by while it trains: NLL-oracle on the oracle, BLEU and Self-BLEU
-    against the test sentences on text; None for images."""
+    against the test sentences on text, modes covered on the 2-D toys; None for images."""
     root = data_root / run.data
     return loader_of(root).monitor(root, spec, run.train.seed)
 
@@ -93,7 +93,7 @@ def train_run(models: Mapping[str, RunParams], name: str, data_root: str | Path 
         summary = trainer.fit(progress=progress, restart=restart)
         finish = loader_of(Path(data_root) / run.data).after_training
         if trainer.writer and finish is not None and summary["finished"]:
-            finish(variant, images, out)
+            finish(variant, images, Path(data_root) / run.data, out)
         return summary
     finally:
         distributed.teardown()

@@ -10,7 +10,8 @@ batches in a reproducible order and takes care of everything around it:
   uninterrupted run; SIGINT/SIGTERM write one and stop cleanly;
 - a NaN or infinite loss stops training with a message naming the variant, step and loss,
   and leaves the last good checkpoint as it was;
-- sample grids from a fixed noise batch, so grids are comparable over time;
+- sample grids from a fixed noise batch, so grids are comparable over time (sentences and points, for
+  variants that draw no images);
 - every loss and images/s logged with dvclive (OUT/dvclive), for ``dvc plots``;
 - bfloat16 autocast on CUDA (``amp``), and data parallelism under ``torchrun``
   (see :mod:`ganlab.train.distributed`);
@@ -47,6 +48,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -508,7 +510,7 @@ class Trainer:
         if not self.writer:
             return []
         if not self.variant.makes_images:
-            return self.save_text()
+            return self.save_samples()
         self.variant.nets.eval()
         try:
             with self.autocast():
@@ -525,18 +527,26 @@ class Trainer:
 
 
     @torch.no_grad()
-    def save_text(self) -> list[Path]:
-        """The fixed-noise samples as text (samples/step_N.txt), for variants whose samples are sentences."""
+    def save_samples(self) -> list[Path]:
+        """The fixed-noise samples of a variant that draws no images: as text (samples/step_N.txt) when they
+        are sentences, as numbers (samples/step_N.npy, float32 (N, d)) when they are points; else nothing."""
         self.variant.nets.eval()
         try:
-            lines = self.variant.text(self.variant.sample(self.fixed_noise, self.fixed_labels).cpu())
+            samples = self.variant.sample(self.fixed_noise, self.fixed_labels).cpu()
+            lines = self.variant.text(samples)
+            points = self.variant.points(samples.float()) if lines is None else None
         finally:
             self.variant.nets.train()
-        if lines is None:
+        if lines is not None:
+            path = self.run_dir.samples / f"step_{self.step:07d}.txt"
+            with atomic_write(path) as fh:
+                fh.write("".join(line + "\n" for line in lines).encode())
+            return [path]
+        if points is None:
             return []
-        path = self.run_dir.samples / f"step_{self.step:07d}.txt"
+        path = self.run_dir.samples / f"step_{self.step:07d}.npy"
         with atomic_write(path) as fh:
-            fh.write("".join(line + "\n" for line in lines).encode())
+            np.save(fh, points.numpy().astype(np.float32))
         return [path]
 
 
