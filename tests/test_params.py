@@ -175,7 +175,11 @@ def test_every_variant_has_a_run_in_the_default_and_each_run_validates():
     from ganlab.models import registry
 
     params = load_params(ROOT / "params.yaml")
-    assert {run.variant for run in params.models.values()} == set(registry.names())
+    # a variant's run is under models: (a stage train@<run>) or in a study of the claims (trained over the seeds
+    # by study@<study>: Unrolled GAN and DRAGAN, whose papers' claims are about the 2-D toys)
+    studied = {run.variant for runs in params.claims.studies.values() for run in runs.values()}
+    assert {run.variant for run in params.models.values()} | studied == set(registry.names())
+    assert studied - {run.variant for run in params.models.values()} == {"unrolled_gan", "dragan"}
     for name, run in params.models.items():
         assert isinstance(run.model, registry.get(run.variant).Config), name
     # every image run is measured; sequence and translation runs have reports of their own
@@ -405,3 +409,20 @@ def test_a_params_path_that_is_no_params_file_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(ParamsError, match=r"params\.yaml: cannot read the params file: permission denied$"):
         load_params(path)
+
+
+def test_claims_studies_are_checked_like_runs_and_share_one_dataset(tmp_path):
+    ok = "claims:\n  studies:\n    s:\n      a: {variant: gan, data: toy-ring, model: {arch: toy}}\n"
+    assert load_params(write(tmp_path, ok)).claims.studies["s"]["a"].model.arch == "toy"
+    two = ok + "      b: {variant: gan, data: toy-grid, model: {arch: toy}}\n"
+    with pytest.raises(ParamsError, match=r"claims.studies.s: its runs train on toy-grid, toy-ring"):
+        load_params(write(tmp_path, two))
+    typo = "claims:\n  studies:\n    s:\n      a: {variant: gan, data: toy-ring, model: {arch: toyy}}\n"
+    with pytest.raises(ParamsError, match=r"claims.studies.s.a.model.arch"):
+        load_params(write(tmp_path, typo))
+    with pytest.raises(ParamsError, match=r"claims.seeds = \[0, 0\]: a seed appears twice"):
+        load_params(write(tmp_path, "claims:\n  seeds: [0, 0]\n"))
+    with pytest.raises(ParamsError, match=r"claims.seeds is empty"):
+        load_params(write(tmp_path, "claims:\n  seeds: []\n"))
+    with pytest.raises(ParamsError, match=r"claims.studies.s.*not allowed"):
+        load_params(write(tmp_path, "claims:\n  studies:\n    s:\n      ../x: {variant: gan, data: toy-ring}\n"))

@@ -131,11 +131,26 @@ def variants() -> None:
 
 
 @app.command()
-def claims() -> None:
-    """List the registered paper claims, each with its paper and the study whose runs it compares."""
-    from ganlab.claims.claim import all_claims
+def claims(
+    stages: bool = typer.Option(False, "--stages", help="Print the claim@<claim> stage names, one line, for "
+                                "`dvc repro $(ganlab claims --stages)` (they pull in their studies, not the image pipeline)."),
+    keep: Optional[Path] = typer.Option(None, "--keep", help="Copy the measured verdicts (reports/claims) to KEEP, "
+                                        "with provenance.json (the command, the date, the commit), where a default "
+                                        "`dvc repro` does not overwrite them: reports/claims-profile for the claims profile."),
+    command: str = typer.Option("ganlab profile claims && dvc repro $(ganlab claims --stages)", help="With --keep: "
+                                "the command that produced them, as recorded."),
+) -> None:
+    """List the registered paper claims, each with its paper, study and rule; or keep a profile's verdicts."""
+    from ganlab.claims.claim import CLAIMS_DIR, all_claims, keep_claims
 
-    for cid, c in all_claims().items():
+    found = all_claims()
+    if stages:
+        typer.echo(" ".join(f"claim@{cid}" for cid in found))
+        return
+    if keep is not None:
+        run_guarded(keep_claims, Path(CLAIMS_DIR), keep, command)
+        return
+    for cid, c in found.items():
         typer.echo(f"{cid:28s} {c.paper}; study: {c.study or '(trains its own networks)'}")
         for p in c.parts:
             typer.echo(f"{'':28s}   rule: {p.text()}")

@@ -1,4 +1,4 @@
-"""The claims section of params.yaml (``claims:``): the seeds, the samples a measure draws, and the studies.
+"""The claims section of params.yaml (``claims:``): the seeds, and the studies whose runs the claims compare.
 
 A **study** is a group of runs that claims compare, each trained once per seed by one stage
 (study@<study>, ganlab.claims.study) into DATA_ROOT/studies/<study>/<run>/seed_<s>. Its runs have
@@ -25,15 +25,15 @@ class ClaimsParams:
 
     seeds: tuple[int, ...] = hp((0, 1, 2), "the seeds every study run is trained with, once each; every verdict "
                                 "is taken over all of them (at least 2 for a verdict other than inconclusive)")
-    samples: int = hp(2500, "samples drawn from each trained toy generator for a claim's measures (VEEGAN and "
-                      "PacGAN count modes on 2,500)", min=10, max=10**7)
+    workers: int = hp(2, "processes that train a study's (run, seed) pairs side by side, one thread each (2: this "
+                      "machine's two cores); the weights do not depend on it", min=1, max=256)
     studies: dict[str, dict[str, RunParams]] = hp({}, "study -> its runs (models.<run> schema), each trained once "
                                                   "per seed by stage study@<study>",
                                                   names="a study's name is its folder, data/studies/<study>")
 
     @staticmethod
     def __check__(values: dict, where: str) -> None:
-        seeds = values.get("seeds", ())
+        seeds = values.get("seeds", (0,))  # unset: the default
         if len(set(seeds)) != len(seeds):
             raise ParamsError(f"{join(where, 'seeds')} = {list(seeds)}: a seed appears twice")
         if any(s < 0 for s in seeds):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import fmean, pstdev
+from statistics import fmean
 from typing import Mapping
 
 from ganlab.errors import GanlabError
@@ -33,7 +33,8 @@ def summary(values: Values) -> dict[str, float]:
     v = [float(x) for x in values.values()]
     if not v:
         return {"mean": math.nan, "std": math.nan, "n": 0}
-    return {"mean": fmean(v), "std": pstdev(v), "n": len(v)}
+    mean = math.fsum(v) / len(v)
+    return {"mean": mean, "std": math.sqrt(math.fsum((x - mean) ** 2 for x in v) / len(v)), "n": len(v)}
 
 
 def _check(values: Values, what: str) -> list[float]:

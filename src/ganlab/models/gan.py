@@ -255,4 +255,11 @@ class GAN(Variant):
         if not self.makes_images and self.config.arch == "affine":
             g, d = self.nets["generator"], self.nets["discriminator"]
             losses.update(w=g.weight.item(), b=g.bias.item(), w1=d.weight.item(), b1=d.bias.item())
+        if not self.makes_images:  # the toys: how much the generator was told, the saturating loss's lesson
+            losses["grad_g"] = self.grad_norm("generator")
         return losses
+
+    def grad_norm(self, role: str) -> float:
+        """The L2 norm of ``role``'s gradient from its last update (the gradients stay until its next one)."""
+        grads = [p.grad for p in self.nets[role].parameters() if p.grad is not None]
+        return float(torch.sqrt(sum(g.pow(2).sum() for g in grads))) if grads else 0.0

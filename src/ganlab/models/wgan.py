@@ -18,8 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
+from ganlab.errors import ParamsError
 from ganlab.models.base import hp
+from ganlab.models.blocks import point_networks
 from ganlab.models.dcgan import DCGAN, DcganConfig
 from ganlab.models.gan import GAN_OPTIONS
 from ganlab.models.registry import register
@@ -37,6 +40,19 @@ class WganConfig(DcganConfig):
     warmup_steps: int = hp(25, "generator steps at the start that get warmup_critic iterations", min=0, max=10**6)
     refresh_every: int = hp(500, "every this many generator steps, one more step with warmup_critic (0 = never)",
                             min=0, max=10**9)
+    arch: str = hp("conv", "conv = DCGAN's networks (images); toy = the 2-D toys' ReLU MLPs, two hidden layers of "
+                   "`width` units (blocks.point_networks), for the mode-collapse studies of points (data/toy-ring, "
+                   "data/toy-grid; WGAN-GP's Figure 1 trains its critic on such toys)", choices=("conv", "toy"))
+
+
+def toy_networks(z_dim: int, shape: tuple[int, ...], width: int) -> dict[str, nn.Module]:
+    """The 2-D toys' MLPs for a critic that reads and a generator that draws (d, 1, 1) points, as the image
+    networks read and draw images: the critic flattens, the generator's d outputs are shaped back."""
+    if shape[1:] != (1, 1):
+        raise ParamsError(f"arch = 'toy' is for points, fed as (d, 1, 1); the data here are {shape}")
+    nets = point_networks(z_dim, shape[0], width)
+    return {"generator": nn.Sequential(nets["generator"], nn.Unflatten(1, tuple(shape))),
+            "discriminator": nn.Sequential(nn.Flatten(), nets["discriminator"])}
 
 
 @register("wgan")
@@ -44,6 +60,18 @@ class WGAN(DCGAN):
     """WGAN: Wasserstein critic with weight clipping, 5 critic steps, RMSProp (Arjovsky et al., 2017)."""
 
     Config = WganConfig
+
+    def build(self) -> dict[str, nn.Module]:
+        if self.config.arch == "toy":
+            return toy_networks(self.config.z_dim, self.data.shape, self.config.width)
+        return super().build()
+
+    @property
+    def makes_images(self) -> bool:
+        return self.config.arch == "conv"
+
+    def points(self, samples: torch.Tensor) -> torch.Tensor | None:
+        return None if self.makes_images else samples.flatten(1)
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {role: torch.optim.RMSprop(self.nets[role].parameters(), lr=self.config.lr)

@@ -17,7 +17,7 @@ from ganlab.models.base import hp
 from ganlab.models.blocks import dcgan_discriminator, dcgan_generator
 from ganlab.models.losses import gradient_penalty
 from ganlab.models.registry import register
-from ganlab.models.wgan import WGAN, WganConfig
+from ganlab.models.wgan import WGAN, WganConfig, toy_networks
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class WGANGP(WGAN):
 
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _) = self.config, self.data.shape
+        if c.arch == "toy":  # no batch norm there either: the penalty is per sample
+            return toy_networks(c.z_dim, self.data.shape, c.width)
         return {
             "generator": dcgan_generator(c.z_dim, channels, size, c.width),
             "discriminator": dcgan_discriminator(channels, size, c.width, norm="none"),

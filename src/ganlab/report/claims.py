@@ -13,9 +13,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganlab.claims.claim import PROVENANCE  # in reports/claims-profile: the command that wrote it, and when
 from ganlab.report.document import Document
 
-PROVENANCE = "provenance.json"  # in reports/claims-profile: the command that wrote it and when
 
 
 def _fmt(x: Any) -> str:

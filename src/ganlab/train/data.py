@@ -135,7 +135,9 @@ def plot_toy(variant: Any, data: torch.Tensor, root: Path, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     bins = np.linspace(lo, hi, 60)
     ax.hist(x, bins, density=True, alpha=0.5, label="data")
-    ax.hist(fake, bins, density=True, alpha=0.5, label=f"G(z) = {g.weight.item():.2f} z + {g.bias.item():.2f}")
+    affine = isinstance(g, torch.nn.Linear)  # arch affine: say which line G is; an MLP G has no such summary
+    ax.hist(fake, bins, density=True, alpha=0.5,
+            label=f"G(z) = {g.weight.item():.2f} z + {g.bias.item():.2f}" if affine else "G(z)")
     ax2 = ax.twinx()
     ax2.plot(grid.flatten().cpu().numpy(), d, "k--", label="D(x)")
     ax2.set_ylim(0, 1)

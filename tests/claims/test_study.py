@@ -1,0 +1,128 @@
+"""Studies and claims on real (tiny) runs: every seed trained by the one trainer in worker processes, the weights
+independent of how many workers, the registered claims measured on them, and the verdicts kept."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganlab.claims import claim as C
+from ganlab.claims.config import ClaimsParams
+from ganlab.claims.study import read_study, run_study, seed_dir
+from ganlab.claims.toy import REMEDIES, wasserstein_1d
+from ganlab.data.config import ModesProtocolParams, RingParams, ToyParams
+from ganlab.data.toy import write_toy
+from ganlab.data.toy2d import RING, write_toy2d
+from ganlab.errors import GanlabError
+from ganlab.schema import from_dict
+from ganlab.train.config import RunParams
+
+TRAIN = {"steps": 4, "batch_size": 16, "sample_every": 2, "checkpoint_every": 4, "log_every": 1, "n_samples": 32}
+
+
+def _run(variant, data, **model):
+    return from_dict(RunParams, {"variant": variant, "data": data, "model": model, "train": TRAIN}, "models.r")
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_toy2d(RING, RingParams(n=2000), ModesProtocolParams(samples=200), root / "toy-ring")
+    write_toy(ToyParams(n=2000), root / "toy-gaussian")
+    return root
+
+
+def _ring_study():
+    small = {"arch": "toy", "hidden": 8, "z_dim": 4}
+    return {"gan": _run("gan", "toy-ring", **small),
+            "unrolled_gan": _run("unrolled_gan", "toy-ring", **small, unroll_steps=2),
+            "wgan_gp": _run("wgan_gp", "toy-ring", arch="toy", width=8, z_dim=4),
+            "minibatch": _run("gan", "toy-ring", **small, minibatch_kernels=3),
+            "dragan": _run("dragan", "toy-ring", **small)}
+
+
+def test_a_study_trains_every_run_once_per_seed_the_same_whatever_the_workers(data_root, tmp_path):
+    studies = {"ring": {k: v for k, v in _ring_study().items() if k in ("gan", "minibatch")}}
+    one = run_study(ClaimsParams(seeds=(0, 1), workers=1, studies=studies), "ring", data_root, tmp_path / "one")
+    two = run_study(ClaimsParams(seeds=(0, 1), workers=2, studies=studies), "ring", data_root, tmp_path / "two")
+    assert read_study(tmp_path / "two") == two and set(two["runs"]) == {"gan", "minibatch"}
+    assert set(one["runs"]["gan"]["seconds"]) == {"0", "1"}
+    weights = {}
+    for where in ("one", "two"):
+        for run in ("gan", "minibatch"):
+            for seed in (0, 1):
+                state = torch.load(seed_dir(tmp_path / where, run, seed).generator, weights_only=True)
+                weights[where, run, seed] = state["weights"] if "weights" in state else state
+    g = lambda w, r, s: torch.cat([t.flatten() for t in _tensors(weights[w, r, s])])  # noqa: E731
+    assert torch.equal(g("one", "gan", 0), g("two", "gan", 0))  # one worker or two: the same weights
+    assert not torch.equal(g("two", "gan", 0), g("two", "gan", 1))  # another seed: other weights
+
+
+def _tensors(state):
+    if torch.is_tensor(state):
+        return [state]
+    if isinstance(state, dict):
+        return [t for v in state.values() for t in _tensors(v)]
+    return []
+
+
+def test_an_unknown_study_and_an_interrupted_one_are_named(data_root, tmp_path):
+    with pytest.raises(GanlabError, match="claims.studies.rng"):
+        run_study(ClaimsParams(studies={"ring": _ring_study()}), "rng", data_root, tmp_path)
+    (tmp_path / "ring").mkdir()
+    with pytest.raises(GanlabError, match="study.json: missing"):
+        read_study(tmp_path / "ring")
+
+
+def test_the_registered_claims_run_end_to_end_on_tiny_studies(data_root, tmp_path):
+    g1 = {"gan": _run("gan", "toy-gaussian", arch="toy", hidden=8, z_dim=1),
+          "gan-saturating": _run("gan", "toy-gaussian", arch="toy", hidden=8, z_dim=1, g_loss="saturating")}
+    claims = ClaimsParams(seeds=(0, 1), workers=2, studies={"ring": _ring_study(), "gaussian-1d": g1})
+    for study in ("ring", "gaussian-1d"):
+        run_study(claims, study, data_root, data_root / "studies" / study)
+    out = tmp_path / "claims"
+    for cid in ("mode-collapse-ring", "gan-1d-converges", "gan-saturating-loss"):
+        result = C.write_claim(claims, cid, data_root, out)
+        saved = json.loads((out / f"{cid}.json").read_text())
+        assert saved["verdict"] == result["verdict"] in ("reproduced", "not reproduced", "inconclusive")
+        assert saved["n_seeds"] == 2 and (out / f"{cid}.png").stat().st_size > 1000
+    ring = json.loads((out / "mode-collapse-ring.json").read_text())
+    assert set(ring["values"]["modes"]) == {"gan", *REMEDIES}
+    assert all(0 <= v <= 8 for by_seed in ring["values"]["modes"].values() for v in by_seed.values())
+    assert [p["b"] for p in ring["parts"]] == ["gan"] * len(REMEDIES)
+    assert ring["published"] and all("VEEGAN" in p["source"] for p in ring["published"])
+    g = json.loads((out / "gan-saturating-loss.json").read_text())
+    assert set(g["values"]["log10_grad_start"]) == {"gan", "gan-saturating"}
+
+    # the profile's verdicts are kept beside the default's, with where they came from
+    kept = tmp_path / "claims-profile"
+    C.keep_claims(out, kept, "ganlab profile claims && dvc repro")
+    prov = json.loads((kept / C.PROVENANCE).read_text())
+    assert prov["command"] == "ganlab profile claims && dvc repro" and prov["seeds"] == [[0, 1]]
+    assert (kept / "mode-collapse-ring.json").read_bytes() == (out / "mode-collapse-ring.json").read_bytes()
+    (kept / "notes.txt").write_text("mine")
+    with pytest.raises(GanlabError, match="'notes.txt', which is not a kept claim"):
+        C.keep_claims(out, kept, "again")
+    assert (kept / "notes.txt").read_text() == "mine"
+
+
+def test_a_claim_on_a_study_trained_without_its_run_says_which(data_root, tmp_path):
+    root = tmp_path / "data"  # the datasets linked in, and a ring study of the plain gan alone
+    root.mkdir()
+    (root / "toy-ring").symlink_to(data_root / "toy-ring")
+    claims = ClaimsParams(seeds=(0, 1), workers=1, studies={"ring": {"gan": _ring_study()["gan"]}})
+    run_study(claims, "ring", root, root / "studies" / "ring")
+    with pytest.raises(GanlabError, match="compares run 'unrolled_gan', which study ring does not train"):
+        C.write_claim(claims, "mode-collapse-ring", root, tmp_path / "claims")
+    assert not (tmp_path / "claims" / "mode-collapse-ring.json").exists()
+
+
+def test_wasserstein_1d_known_answers():
+    a = np.array([0.0, 1.0, 2.0])
+    assert wasserstein_1d(a, a + 0.5) == pytest.approx(0.5)
+    assert wasserstein_1d(a, a[::-1]) == 0.0
+    with pytest.raises(ValueError):
+        wasserstein_1d(a, a[:2])
