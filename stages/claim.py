@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from ganlab.claims.claim import CLAIMS_DIR, write_claim
+from ganlab.claims.verdict import CLAIMS_DIR, write_claim
 from ganlab.console import run_guarded, setup_logging
 from ganlab.params import load_params
 

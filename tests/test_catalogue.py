@@ -181,7 +181,7 @@ def stage_deps() -> dict[str, tuple[str, list[str]]]:
 
 def test_every_stage_lists_its_script_and_the_files_its_imports_reach():
     committed = stage_deps()
-    assert len(committed) == 14 and set(committed) == set(stage_names(ROOT))
+    assert len(committed) == 16 and set(committed) == set(stage_names(ROOT))
     for stage, (script, deps) in committed.items():
         code = stage_code(stage, ROOT)
         assert code[0] == script and script in deps, stage  # the script its cmd runs, as the generator reads it
@@ -358,7 +358,7 @@ def test_pipeline_names_a_params_path_that_is_a_folder(tmp_path, caplog):
 
 def test_write_profile_needs_a_known_profile_and_the_default_params(project):
     params = project / "params.yaml"
-    with pytest.raises(ParamsError, match=r"profile 'huge': no .*; profiles: paper, tiny"):
+    with pytest.raises(ParamsError, match=r"profile 'huge': no .*; profiles: claims, paper, tiny"):
         write_profile("huge", params, params)
     assert params.read_text() == (ROOT / "params.yaml").read_text()
     write_profile("tiny", params, params)

@@ -38,7 +38,7 @@ def test_every_committed_value_has_a_comment():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: data, dedup, domains, evaluators, faces, metrics, models, oracle, report, seed, toy, toy2d, transfer"),
+        ("seed: 0\nsed: 1\n", r"unknown key 'sed' \(did you mean 'seed'\?\); allowed here: claims, data, dedup, domains, evaluators, faces, metrics, models, oracle, report, seed, toy, toy2d, transfer"),
         # the report's own settings (ganlab.report.config)
         ("report: {arithmetic_candidates: 8, arithmetic: {x: {a: [1], b: [2], c: [9]}}}\nmodels:\n  dcgan-faces: {variant: dcgan, data: faces}\n", r"report\.arithmetic\.x\.c = \[9\]: \[9\] outside the 8 candidates \(0\.\.7\)"),
         ("report: {arithmetic: {x: {a: [1], b: [], c: [3]}}}\nmodels:\n  dcgan-faces: {variant: dcgan, data: faces}\n", r"report\.arithmetic\.x\.b is empty"),

@@ -362,7 +362,7 @@ def derived_params(cat: Catalogue) -> dict[str, list[str]]:
 def claim_items(cat: Catalogue) -> list[str]:
     """dvc.yaml's claim@<claim> items: every registered claim (ganlab.claims) with what it reads, its study's folder
     (or, for a claim that trains what it measures itself, its own code: a dependency it has anyway)."""
-    from ganlab.claims.claim import all_claims
+    from ganlab.claims.verdict import all_claims
 
     items = []
     for cid, c in all_claims().items():

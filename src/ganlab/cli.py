@@ -141,7 +141,7 @@ def claims(
                                 "the command that produced them, as recorded."),
 ) -> None:
     """List the registered paper claims, each with its paper, study and rule; or keep a profile's verdicts."""
-    from ganlab.claims.claim import CLAIMS_DIR, all_claims, keep_claims
+    from ganlab.claims.verdict import CLAIMS_DIR, all_claims, keep_claims
 
     found = all_claims()
     if stages:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ganlab.claims import claim as C
+from ganlab.claims import verdict as V
 from ganlab.claims.config import ClaimsParams
 from ganlab.claims.rules import Bound, Exceeds
 from ganlab.claims.study import STUDY_INFO
@@ -39,7 +40,7 @@ def registered(monkeypatch):
     def register(c):
         monkeypatch.setitem(C.CLAIMS, c.id, c)
         return c
-    monkeypatch.setattr(C, "_load_all", lambda: None)
+    monkeypatch.setattr(V, "_load_all", lambda: None)
     return register
 
 
@@ -52,7 +53,7 @@ def _study(tmp_path, seeds=(0, 1, 2), runs=("a", "b")):
 
 def test_write_claim_records_values_rule_verdict_and_protocol(tmp_path, registered):
     registered(_made_up({"a": {0: 7.0, 1: 8.0, 2: 6.0}, "b": {0: 2.0, 1: 3.0, 2: 1.0}}))
-    out = C.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
+    out = V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
     saved = json.loads((tmp_path / "claims" / "made-up.json").read_text())
     assert saved["verdict"] == out["verdict"] == "reproduced" and saved["verdict_code"] == 1
     assert saved["n_seeds"] == 3 and saved["values"]["modes"]["a"] == {"0": 7.0, "1": 8.0, "2": 6.0}
@@ -61,11 +62,13 @@ def test_write_claim_records_values_rule_verdict_and_protocol(tmp_path, register
     assert "a above b in every seed" in saved["rule"][0] and saved["protocol"]["how"] == "made up"
     assert saved["published"] == [{"source": "Nobody 2099", "value": 8}]
     assert (tmp_path / "claims" / "made-up.png").is_file()
+    assert json.loads((tmp_path / "claims" / "made-up.verdict.json").read_text()) == {
+        "verdict": "reproduced", "verdict_code": 1, "n_seeds": 3}
 
 
 def test_one_failing_part_fails_the_claim(tmp_path, registered):
     registered(_made_up({"a": {0: 2.5, 1: 2.0, 2: 2.0}, "b": {0: 0.0, 1: 0.0, 2: 0.0}}))  # ahead by > 1, but < 3
-    saved = C.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
+    saved = V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
     assert [p["verdict"] for p in saved["parts"]] == ["reproduced", "not reproduced"]
     assert saved["verdict"] == "not reproduced" and saved["verdict_code"] == -1
 
@@ -73,22 +76,22 @@ def test_one_failing_part_fails_the_claim(tmp_path, registered):
 def test_a_study_trained_on_other_seeds_or_without_the_run_is_refused(tmp_path, registered):
     registered(_made_up({"a": {0: 1.0}, "b": {0: 1.0}}))
     with pytest.raises(GanlabError, match=r"seeds \[0, 1\], params ask for \[0, 1, 2\]"):
-        C.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path, seeds=(0, 1)), tmp_path / "c")
+        V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path, seeds=(0, 1)), tmp_path / "c")
     with pytest.raises(GanlabError, match="compares run 'b', which study s does not train"):
-        C.write_claim(ClaimsParams(seeds=(0,)), "made-up", _study(tmp_path / "x", seeds=(0,), runs=("a",)),
+        V.write_claim(ClaimsParams(seeds=(0,)), "made-up", _study(tmp_path / "x", seeds=(0,), runs=("a",)),
                       tmp_path / "c")
 
 
 def test_an_untrained_study_names_the_stage(tmp_path, registered):
     registered(_made_up({}))
     with pytest.raises(GanlabError, match=r"dvc repro study@s"):
-        C.write_claim(ClaimsParams(), "made-up", tmp_path, tmp_path / "c")
+        V.write_claim(ClaimsParams(), "made-up", tmp_path, tmp_path / "c")
 
 
 def test_an_unknown_claim_is_refused_with_the_known_ones(registered):
     registered(_made_up({}))
     with pytest.raises(GanlabError, match="made-up"):
-        C.get("made-upp")
+        V.get("made-upp")
 
 
 def test_registration_refuses_parts_that_do_not_fit():
@@ -104,7 +107,7 @@ def test_registration_refuses_parts_that_do_not_fit():
 def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path, registered):
     registered(_made_up({"a": {0: 7.0, 1: 8.0}, "b": {0: 2.0, 1: 3.0}}))
     default, profile = tmp_path / "claims", tmp_path / "claims-profile"
-    C.write_claim(ClaimsParams(seeds=(0, 1)), "made-up", _study(tmp_path, seeds=(0, 1)), default)
+    V.write_claim(ClaimsParams(seeds=(0, 1)), "made-up", _study(tmp_path, seeds=(0, 1)), default)
     doc = Document(tmp_path)
     claims_section(doc, default, profile)
     text = "\n".join(doc.lines)
@@ -112,7 +115,7 @@ def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path
     assert "Published (quoted" in text and "Nobody 2099" in text
 
     registered(_made_up({"a": {0: 1.0, 1: 1.0, 2: 1.0}, "b": {0: 2.0, 1: 3.0, 2: 1.0}}))
-    C.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path / "p"), profile)
+    V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path / "p"), profile)
     write_json_atomic(profile / PROVENANCE, {"command": "ganlab profile claims && dvc repro", "date": "2026-12-07"})
     doc = Document(tmp_path)
     claims_section(doc, default, profile)

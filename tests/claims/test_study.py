@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlab.claims import claim as C
+from ganlab.claims import verdict as V
 from ganlab.claims.config import ClaimsParams
 from ganlab.claims.study import read_study, run_study, seed_dir
 from ganlab.claims.toy import REMEDIES, wasserstein_1d
@@ -85,7 +85,7 @@ def test_the_registered_claims_run_end_to_end_on_tiny_studies(data_root, tmp_pat
         run_study(claims, study, data_root, data_root / "studies" / study)
     out = tmp_path / "claims"
     for cid in ("mode-collapse-ring", "gan-1d-converges", "gan-saturating-loss"):
-        result = C.write_claim(claims, cid, data_root, out)
+        result = V.write_claim(claims, cid, data_root, out)
         saved = json.loads((out / f"{cid}.json").read_text())
         assert saved["verdict"] == result["verdict"] in ("reproduced", "not reproduced", "inconclusive")
         assert saved["n_seeds"] == 2 and (out / f"{cid}.png").stat().st_size > 1000
@@ -99,13 +99,13 @@ def test_the_registered_claims_run_end_to_end_on_tiny_studies(data_root, tmp_pat
 
     # the profile's verdicts are kept beside the default's, with where they came from
     kept = tmp_path / "claims-profile"
-    C.keep_claims(out, kept, "ganlab profile claims && dvc repro")
-    prov = json.loads((kept / C.PROVENANCE).read_text())
+    V.keep_claims(out, kept, "ganlab profile claims && dvc repro")
+    prov = json.loads((kept / V.PROVENANCE).read_text())
     assert prov["command"] == "ganlab profile claims && dvc repro" and prov["seeds"] == [[0, 1]]
     assert (kept / "mode-collapse-ring.json").read_bytes() == (out / "mode-collapse-ring.json").read_bytes()
     (kept / "notes.txt").write_text("mine")
     with pytest.raises(GanlabError, match="'notes.txt', which is not a kept claim"):
-        C.keep_claims(out, kept, "again")
+        V.keep_claims(out, kept, "again")
     assert (kept / "notes.txt").read_text() == "mine"
 
 
@@ -116,7 +116,7 @@ def test_a_claim_on_a_study_trained_without_its_run_says_which(data_root, tmp_pa
     claims = ClaimsParams(seeds=(0, 1), workers=1, studies={"ring": {"gan": _ring_study()["gan"]}})
     run_study(claims, "ring", root, root / "studies" / "ring")
     with pytest.raises(GanlabError, match="compares run 'unrolled_gan', which study ring does not train"):
-        C.write_claim(claims, "mode-collapse-ring", root, tmp_path / "claims")
+        V.write_claim(claims, "mode-collapse-ring", root, tmp_path / "claims")
     assert not (tmp_path / "claims" / "mode-collapse-ring.json").exists()
 
 

@@ -77,10 +77,12 @@ def built(project: Path) -> dict:
 
 
 def test_the_page_has_every_section_that_has_inputs_and_names_what_is_missing(project: Path, built: dict) -> None:
-    assert built["sections"] == ["Samples", "Training curves", "Metrics", "Transfer test (DCGAN, section 5.1)",
+    # Claims first, present even with no claim measured yet: it says so, and names what is missing
+    assert built["sections"] == ["Claims", "Samples", "Training curves", "Metrics", "Transfer test (DCGAN, section 5.1)",
                                  "Latent interpolations", "Vector arithmetic", "Face curation", "Evaluator networks"]
     text = (project / "reports" / "README.md").read_text()
     assert "dvc repro train@lsgan" in text and any(m.endswith("lsgan/samples") for m in built["missing"])
+    assert "No claim has been measured yet" in text and any(m.endswith("reports/claims") for m in built["missing"])
     assert "FID 12.35, IS 2.50" in text  # the headline next to the gan samples
     assert "| mnist | 99.12% |" in text
     assert "### Sample-quality metrics" in text  # the sub-report's title, demoted under its section

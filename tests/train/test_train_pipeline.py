@@ -66,6 +66,7 @@ def run(args: list[str], cwd: Path) -> str:
 
 PARAMS = """seed: 0
 toy: {mu: 4.0, sigma: 1.25, n: 500}
+toy2d: {ring: {n: 500}, grid: {n: 500}}
 models:
   gan-toy:
     variant: gan

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ganlab.claims.claim import PROVENANCE  # in reports/claims-profile: the command that wrote it, and when
+from ganlab.claims.verdict import PROVENANCE  # in reports/claims-profile: the command that wrote it, and when
 from ganlab.report.document import Document
 
 

@@ -1,0 +1,151 @@
+"""Claims measured and judged: stage claim@<claim> (:func:`write_claim`) and the kept verdicts of a profile.
+
+The registered claims (:mod:`ganlab.claims.claim`) are defined in their families' modules (ganlab.claims.toy);
+this module loads them, measures one on its study's runs, applies its rule and writes its record, figure and
+verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ganlab.claims import rules
+from ganlab.claims.claim import CLAIMS, Claim, Measured
+from ganlab.claims.config import ClaimsParams
+from ganlab.errors import GanlabError
+from ganlab.files import write_json_atomic
+from ganlab.schema import unknown_key_message
+
+log = logging.getLogger(__name__)
+
+CLAIMS_DIR = "reports/claims"
+VERDICT_SUFFIX = ".verdict.json"  # reports/claims/<claim>.verdict.json: the stage's metrics file
+PROVENANCE = "provenance.json"  # beside kept verdicts: the command that made them, when, from which commit
+
+
+def _load_all() -> None:
+    from ganlab.claims import toy  # noqa: F401 - registers the toy claims
+
+    del toy
+
+
+def all_claims() -> dict[str, Claim]:
+    _load_all()
+    return dict(CLAIMS)
+
+
+def get(claim_id: str) -> Claim:
+    _load_all()
+    if claim_id not in CLAIMS:
+        raise GanlabError(unknown_key_message("claim", claim_id, sorted(CLAIMS)))
+    return CLAIMS[claim_id]
+
+
+def judge(c: Claim, measured: Measured) -> dict[str, Any]:
+    """Apply each part's rule to the measured per-seed values; the parts' results and the claim's verdict."""
+    parts = []
+    for p in c.parts:
+        by_run = measured.values.get(p.measure, {})
+        missing = [r for r in (p.a, p.b) if r and r not in by_run]
+        if missing:
+            raise GanlabError(f"claim {c.id}: no {p.measure} measured for run {missing[0]!r}")
+        what = f"claim {c.id}, {p.measure}"
+        result = p.rule.judge(by_run[p.a], by_run[p.b] if p.b else None, what)
+        parts.append({"measure": p.measure, "a": p.a, "b": p.b or None, "rule": p.text(), **result})
+    return {"parts": parts, "verdict": rules.combine([p["verdict"] for p in parts])}
+
+
+def write_claim(claims: ClaimsParams, claim_id: str, data_root: str | Path, out_dir: str | Path) -> dict[str, Any]:
+    """Stage claim@<claim>: measure, judge, and write OUT_DIR/<claim>.json and OUT_DIR/<claim>.png."""
+    from ganlab.claims.study import STUDIES, read_study
+
+    c = get(claim_id)
+    started = time.perf_counter()
+    study_dir = Path(data_root) / STUDIES / c.study if c.study else Path(data_root)
+    if c.study:
+        info = read_study(study_dir)
+        absent = [r for r in c.runs if r not in info["runs"]]
+        if absent:
+            raise GanlabError(f"claim {c.id} compares run {absent[0]!r}, which study {c.study} does not train "
+                              f"(claims.studies.{c.study}: {', '.join(info['runs'])})")
+        if sorted(info["seeds"]) != sorted(claims.seeds):
+            raise GanlabError(f"{study_dir}: trained with seeds {info['seeds']}, params ask for {list(claims.seeds)}; "
+                              f"`dvc repro study@{c.study}`")
+    measured = c.measure(claims, study_dir, Path(data_root))
+    judged = judge(c, measured)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figure = out_dir / f"{c.id}.png"
+    c.figure(measured, figure)
+    values = {m: {run: {str(s): v for s, v in sorted(by_seed.items())} for run, by_seed in by_run.items()}
+              for m, by_run in measured.values.items()}
+    summary = {m: {run: rules.summary(by_seed) for run, by_seed in by_run.items()}
+               for m, by_run in measured.values.items()}
+    result = {
+        "claim": c.id, "title": c.title, "paper": c.paper, "statement": c.statement,
+        "verdict": judged["verdict"], "verdict_code": rules.VERDICT_CODES[judged["verdict"]],
+        "n_seeds": len(claims.seeds), "seeds": list(claims.seeds),
+        "measures": c.measures, "rule": [p.text() for p in c.parts], "parts": judged["parts"],
+        "values": values, "summary": summary, "published": list(c.published), "notes": c.notes,
+        "study": c.study or None, "figure": figure.name,
+        "protocol": {**measured.protocol, "seeds": list(claims.seeds), "min_seeds_for_a_verdict": rules.MIN_SEEDS},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json_atomic(out_dir / f"{c.id}.json", result)
+    # the verdict alone, for `dvc metrics show` (the record's per-seed values would fill the table)
+    write_json_atomic(out_dir / f"{c.id}{VERDICT_SUFFIX}", {"verdict": result["verdict"],
+                                                            "verdict_code": result["verdict_code"],
+                                                            "n_seeds": result["n_seeds"]})
+    log.info("claim@%s: %s over %d seeds", c.id, result["verdict"], len(claims.seeds))
+    return result
+
+
+def keep_claims(source: str | Path, dest: str | Path, command: str) -> list[Path]:
+    """Copy the claim records and figures of ``source`` (reports/claims) into ``dest`` with a provenance.json
+    (the command, the date, the git commit), replacing the ones kept there before. ``dest`` holds nothing else
+    (but its README.md): a file there that is no claim's record or figure is someone else's, and stops it."""
+    import datetime
+    import subprocess
+
+    from ganlab.files import atomic_write
+
+    source, dest = Path(source), Path(dest)
+    records = sorted(p for p in source.glob("*.json")) if source.is_dir() else []
+    records = [p for p in records if "claim" in json.loads(p.read_text())]  # not the .verdict.json files
+    if not records:
+        raise GanlabError(f"{source}: no claim records to keep; run the claim stages first "
+                          "(`dvc repro $(ganlab claims --stages)`)")
+    ids = {p.stem for p in records}
+    if dest.exists():
+        foreign = [p.name for p in sorted(dest.iterdir())
+                   if not (p.name in (PROVENANCE, "README.md") or (p.suffix in (".json", ".png") and p.is_file()
+                                                    and (p.stem in ids or p.stem in get_ids())))]
+        if foreign:
+            raise GanlabError(f"{dest}: holds {foreign[0]!r}, which is not a kept claim; keep the verdicts in a "
+                              "folder of their own")
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for record in records:
+        for path in (record, record.with_suffix(".png")):
+            if path.is_file():
+                with atomic_write(dest / path.name) as fh:
+                    fh.write(path.read_bytes())
+                written.append(dest / path.name)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                                cwd=source.resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown (not a git checkout)"
+    seeds = sorted({tuple(json.loads(r.read_text()).get("seeds", [])) for r in records})
+    write_json_atomic(dest / PROVENANCE, {"command": command, "date": datetime.date.today().isoformat(),
+                                          "commit": commit, "claims": sorted(ids), "seeds": [list(s) for s in seeds]})
+    log.info("kept %d claims in %s", len(records), dest)
+    return written
+
+
+def get_ids() -> set[str]:
+    return set(all_claims())
