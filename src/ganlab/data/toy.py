@@ -32,7 +32,9 @@ def write_toy(params: ToyParams, out: str | Path, seed: int = 0) -> dict:
     return info
 
 
-def load_toy(root: str | Path) -> tuple[np.ndarray, dict]:
+def read_samples(root: str | Path, dims: int, what: str) -> tuple[np.ndarray, dict]:
+    """(samples.npy, dataset.json) of a toy dataset folder, the samples checked to be finite floats of ``dims``
+    dimensions (1: (N,); 2: (N, 2)); ``what`` names the kind in errors. The 1-D and 2-D toys share it."""
     import json
 
     root = Path(root)
@@ -40,9 +42,15 @@ def load_toy(root: str | Path) -> tuple[np.ndarray, dict]:
         info = json.loads((root / INFO_FILE).read_text())
         x = np.load(root / SAMPLES, allow_pickle=False)
     except FileNotFoundError as exc:
-        raise DataFormatError(f"{root}: not a toy dataset ({exc.filename} missing); run `dvc repro toy`") from None
+        raise DataFormatError(f"{root}: not a {what} dataset ({exc.filename} missing); run `dvc repro toy`") from None
     except (ValueError, OSError) as exc:
         raise DataFormatError(f"{root}/{SAMPLES}: unreadable ({exc})") from None
-    if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
-        raise DataFormatError(f"{root}/{SAMPLES}: expected finite 1-D floats, got {x.dtype} {x.shape}")
+    shape_ok = x.ndim == 1 if dims == 1 else (x.ndim == 2 and x.shape[1] == dims)
+    if not shape_ok or not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
+        expected = "1-D floats" if dims == 1 else f"(N, {dims}) floats"
+        raise DataFormatError(f"{root}/{SAMPLES}: expected finite {expected}, got {x.dtype} {x.shape}")
     return x, info
+
+
+def load_toy(root: str | Path) -> tuple[np.ndarray, dict]:
+    return read_samples(root, 1, "toy")

@@ -12,7 +12,6 @@ drew the points and the papers, so a run on it is reproducible and scored from i
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from ganlab.data.config import GridParams, ModesProtocolParams, RingParams
 from ganlab.data.datasets import INFO_FILE
+from ganlab.data.toy import read_samples
 from ganlab.errors import DataFormatError
 from ganlab.files import atomic_directory, write_json_atomic
 
@@ -80,15 +80,7 @@ def write_toy2d(name: str, params: RingParams | GridParams, protocol: ModesProto
 def load_toy2d(root: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """(the points, (N, 2) float32; the mode centres, (M, 2); dataset.json) of the 2-D toy in ``root``."""
     root = Path(root)
-    try:
-        info = json.loads((root / INFO_FILE).read_text())
-        x = np.load(root / SAMPLES, allow_pickle=False)
-    except FileNotFoundError as exc:
-        raise DataFormatError(f"{root}: not a 2-D toy dataset ({exc.filename} missing); run `dvc repro toy`") from None
-    except (ValueError, OSError) as exc:
-        raise DataFormatError(f"{root}/{SAMPLES}: unreadable ({exc})") from None
-    if x.ndim != 2 or x.shape[1] != 2 or not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
-        raise DataFormatError(f"{root}/{SAMPLES}: expected finite (N, 2) floats, got {x.dtype} {x.shape}")
+    x, info = read_samples(root, 2, "2-D toy")
     centres = np.asarray(info.get("modes", []), dtype=np.float64)
     if centres.ndim != 2 or centres.shape[1:] != (2,) or not len(centres):
         raise DataFormatError(f"{root / INFO_FILE}: modes = {info.get('modes')!r:.60} is not a list of (x, y) centres")
