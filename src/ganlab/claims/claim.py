@@ -13,7 +13,6 @@ published numbers travel in a table of their own (``published``), never mixed wi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,6 @@ from typing import Any
 
 from ganlab.claims import rules
 from ganlab.claims.config import ClaimsParams
-
-log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ measures are pure functions of trained networks and samples, tested on cases wit
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -147,17 +148,22 @@ def trained(claims: ClaimsParams, study: str, run: str, seed: int, study_dir: Pa
     discriminator) from the seed's checkpoint.pt, in eval mode, and the seed's run folder."""
     from ganlab.claims.study import seed_dir
     from ganlab.runs import build_variant, read_checkpoint
-    from ganlab.train.data import loader_of
-
     rp = claims.studies[study][run]
     folder = seed_dir(study_dir, run, seed)
     state = read_checkpoint(folder.checkpoint)
-    root = data_root / rp.data
-    spec = loader_of(root).load(root, "train", False)[2]
+    spec = _data_spec(data_root / rp.data)
     v = build_variant(rp.variant, rp.variant_config(), spec, "cpu", where=f"claims.studies.{study}.{run}.model")
     v.load_state_dict(state.model)
     v.nets.eval()
     return v, folder
+
+
+@functools.lru_cache(maxsize=8)
+def _data_spec(root: Path):
+    """The DataSpec a run on the dataset in ``root`` was built with (read once per dataset, not per run and seed)."""
+    from ganlab.train.data import loader_of
+
+    return loader_of(root).load(root, "train", False)[2]
 
 
 @torch.no_grad()

@@ -120,10 +120,11 @@ def keep_claims(source: str | Path, dest: str | Path, command: str) -> list[Path
         raise GanlabError(f"{source}: no claim records to keep; run the claim stages first "
                           "(`dvc repro $(ganlab claims --stages)`)")
     ids = {p.stem for p in records}
+    known = ids | set(all_claims())  # a kept claim no longer registered is still ours
     if dest.exists():
         foreign = [p.name for p in sorted(dest.iterdir())
                    if not (p.name in (PROVENANCE, "README.md") or (p.suffix in (".json", ".png") and p.is_file()
-                                                    and (p.stem in ids or p.stem in get_ids())))]
+                                                    and p.stem in known))]
         if foreign:
             raise GanlabError(f"{dest}: holds {foreign[0]!r}, which is not a kept claim; keep the verdicts in a "
                               "folder of their own")
@@ -145,7 +146,3 @@ def keep_claims(source: str | Path, dest: str | Path, command: str) -> list[Path
                                           "commit": commit, "claims": sorted(ids), "seeds": [list(s) for s in seeds]})
     log.info("kept %d claims in %s", len(records), dest)
     return written
-
-
-def get_ids() -> set[str]:
-    return set(all_claims())
