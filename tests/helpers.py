@@ -254,7 +254,8 @@ def run_in(args: list[str], cwd: Path, **env: str) -> str:
 
 
 def scratch_project(dst: Path, stages: list[str], shared: dict[str, bool] | None = None) -> Path:
-    """A copy of the project's code with only ``stages`` of the real dvc.yaml, as a fresh git + DVC repo.
+    """A copy of the project's code with only ``stages`` of the real dvc.yaml (and stage code, which writes the
+    code manifests every stage depends on), as a fresh git + DVC repo.
     ``shared``: the scratch project's runs (run -> whether it starts from another's pre-training), when its train
     stage is to depend on the snapshots they start from as the real one does; without, it loops over models:."""
     import shutil
@@ -269,11 +270,11 @@ def scratch_project(dst: Path, stages: list[str], shared: dict[str, bool] | None
     pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
     if "train" in stages:
         # dvc.yaml's train items are params.yaml's runs (written by `ganlab pipeline`); a scratch project trains
-        # runs of its own, so its train stage loops over its own models: with every item's code as deps
+        # runs of its own, so its train stage loops over its own models: with every item's code manifest as deps
         train = pipeline["stages"]["train"]
-        code = sorted({path for item in train["foreach"].values() for key, path in item.items() if key.startswith("code")})
+        code = sorted({item["code"] for item in train["foreach"].values()})
         train["foreach"] = "${models}"
-        deps = [d for d in train["do"]["deps"] if not d.startswith("${item.code")] + code
+        deps = [d for d in train["do"]["deps"] if d != "${item.code}"] + code
         if shared is None:
             deps.remove("${item.start}")
         else:
@@ -281,6 +282,7 @@ def scratch_project(dst: Path, stages: list[str], shared: dict[str, bool] | None
                                       "start": snapshot_dep(run) if starts else "stages/train.py"}
                                 for run, starts in shared.items()}
         train["do"]["deps"] = deps
+    stages = ["code", *stages] if "code" not in stages else stages  # every stage depends on its code manifest
     (dst / "dvc.yaml").write_text(yaml.safe_dump({"stages": {k: pipeline["stages"][k] for k in stages}}))
     shutil.copytree(root / "stages", dst / "stages", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(root / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -301,3 +303,16 @@ def read_only_folder(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
     return folder
+
+
+def expand_code_deps(deps: list[str], root: Path) -> list[str]:
+    """A stage's deps in dvc.yaml with each code manifest (data/code/*.sha256, written by stage code) replaced by
+    the files it lists: the files whose change re-runs the stage."""
+    from ganlab.manifests import CODE_DIR, stage_manifests
+
+    manifests = stage_manifests(root)
+    found = []
+    for dep in deps:
+        name = dep.removeprefix(CODE_DIR + "/")
+        found += manifests[name] if dep.startswith(CODE_DIR + "/") else [dep]
+    return found

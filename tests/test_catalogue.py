@@ -1,6 +1,6 @@
 """The run catalogue: profiles as overlays (`ganlab profile`), the parts of params.yaml and dvc.yaml derived from
 models: (`ganlab pipeline`), and every stage's code deps read from its script's imports (the train stage's
-from each variant's too)."""
+from each variant's too) into the manifests of stage code."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from ganlab.catalogue import apply_overlay, dump_yaml, load_yaml, stale_parts, w
 from ganlab.cli import app
 from ganlab.codedeps import imports_of, module_closure, package_modules, stage_code, stage_names
 from ganlab.errors import GanlabError, ParamsError
+from ganlab.manifests import INDEX, stage_manifests, write_manifests
 from ganlab.params import load_params
+from helpers import expand_code_deps
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -88,7 +90,7 @@ def test_a_new_run_gets_its_metrics_stage_artifact_train_item_and_plot_lines(pro
                                          "labels": ["lsgan", "mnist"]}
     item = dvc["stages"]["train"]["foreach"]["lsgan-seed1"]
     assert item["data"] == "${models.lsgan-seed1.data}"  # read from params.yaml, so `dvc exp run -S` can change it
-    assert {"src/ganlab/models/lsgan.py", "src/ganlab/models/dcgan.py"} <= set(item.values())
+    assert item["code"] == "data/code/train-lsgan.sha256"  # its variant's manifest: lsgan.py, dcgan.py, ...
     assert list(item) == list(dvc["stages"]["train"]["foreach"]["gan"])  # every item has the same keys
     loss = next(plot["generator-loss"] for plot in dvc["plots"] if "generator-loss" in plot)
     assert "data/models/lsgan-seed1/dvclive/plots/metrics/train/loss_g.tsv" in loss["y"]
@@ -113,13 +115,16 @@ def test_pipeline_names_an_unknown_variant_and_a_missing_region(project):
 
 
 def resolved_train_deps() -> dict[str, set[str]]:
-    """run -> the deps of its train@ stage in the committed dvc.yaml, ${item.*} filled in."""
+    """run -> the deps of its train@ stage in the committed dvc.yaml, ${item.*} filled in, its code manifest
+    read as the files it lists."""
     train = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]
     runs = load_params(ROOT / "params.yaml").models
     deps = {}
     for run, item in train["foreach"].items():
         item = {**item, "data": runs[run].data}
-        deps[run] = {re.sub(r"\$\{item\.(\w+)\}", lambda m: item[m.group(1)], d) for d in train["do"]["deps"]}
+        listed = [re.sub(r"\$\{item\.(\w+)\}", lambda m: item[m.group(1)], d) for d in train["do"]["deps"]]
+        assert f"data/code/train-{runs[run].variant}.sha256" in listed, run  # its own variant's manifest
+        deps[run] = set(expand_code_deps(listed, ROOT))
     return deps
 
 
@@ -179,13 +184,19 @@ def stage_deps() -> dict[str, tuple[str, list[str]]]:
     return found
 
 
-def test_every_stage_lists_its_script_and_the_files_its_imports_reach():
+def test_every_stage_lists_its_manifest_which_lists_its_script_and_the_files_its_imports_reach():
     committed = stage_deps()
-    assert len(committed) == 16 and set(committed) == set(stage_names(ROOT))
+    assert len(committed) == 17 and set(committed) == set(stage_names(ROOT))
+    assert committed.pop("code") == ("stages/code.py", ["src/ganlab", "stages"])  # it reads the folders themselves
+    manifests = stage_manifests(ROOT)
     for stage, (script, deps) in committed.items():
+        own = "${item.code}" if stage == "train" else f"data/code/{stage}.sha256"
+        assert [d for d in deps if d.startswith(("data/code/", "${item.code"))] == [own], stage
+        assert not [d for d in deps if d.startswith(("src/", "stages/"))], stage  # code only through the manifest
         code = stage_code(stage, ROOT)
-        assert code[0] == script and script in deps, stage  # the script its cmd runs, as the generator reads it
-        assert set(code) <= set(deps), stage
+        assert code[0] == script, stage  # the script its cmd runs, as the generator reads it
+        if stage != "train":
+            assert manifests[f"{stage}.sha256"] == code, stage
         assert all((ROOT / p).is_file() for p in code), stage  # files, not folders
         assert "src/ganlab/console.py" in code and "src/ganlab/cli.py" not in code, stage
 
@@ -218,23 +229,48 @@ def test_stage_code_deps_known_answers():
         assert f"src/{registry.get(name).__module__.replace('.', '/')}.py" not in shared, name
 
 
-def test_a_new_import_makes_its_stage_stale_and_a_new_script_needs_a_region(tmp_path, caplog):
+def test_manifests_hash_each_listed_file_and_a_new_import_changes_its_stages_manifest_alone(tmp_path):
+    """Stage code's output: `sha256sum -c` lines of each stage's files. A new import in stages/toy.py changes
+    toy's manifest (so DVC re-runs toy) and no other, and needs no `ganlab pipeline`: dvc.yaml stays up to date."""
+    import hashlib
+
     for name in ("params.yaml", "dvc.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     for folder in ("src", "stages"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    params, dvc = tmp_path / "params.yaml", tmp_path / "dvc.yaml"
-    assert stale_parts(params, dvc) == []
+    before = write_manifests(tmp_path, tmp_path / "data" / "code")
+    first = {p.name: p.read_text() for p in (tmp_path / "data" / "code").iterdir()}
+    assert set(first) == set(before) | {INDEX}
+    assert "train-dcgan.sha256" in first and "train.sha256" not in first and "code.sha256" not in first
+    for line in first["toy.sha256"].splitlines():
+        digest, path = line.split("  ")
+        assert digest == hashlib.sha256((tmp_path / path).read_bytes()).hexdigest(), path
+    assert [line.split("  ")[1] for line in first["toy.sha256"].splitlines()] == stage_code("toy", tmp_path)
+
     toy = tmp_path / "stages" / "toy.py"
     toy.write_text(toy.read_text().replace("import typer\n", "import typer\n\nfrom ganlab.eval import bleu\n"))
-    assert stale_parts(params, dvc) == ["dvc.yaml: toy.deps"]
-    result = runner.invoke(app, ["pipeline", "--check", "--params", str(params), "--dvc", str(dvc)])
-    assert result.exit_code == 1 and "dvc.yaml: toy.deps is stale" in caplog.text
-    assert write_pipeline(params, dvc) == [dvc]
-    assert "src/ganlab/eval/bleu.py" in yaml.safe_load(dvc.read_text())["stages"]["toy"]["deps"]
-    (tmp_path / "stages" / "new_stage.py").write_text("from ganlab.errors import GanlabError\n")
-    with pytest.raises(GanlabError, match=r"no `# >>> ganlab pipeline: new-stage\.deps`"):
-        write_pipeline(params, dvc)
+    write_manifests(tmp_path, tmp_path / "data" / "code")
+    second = {p.name: p.read_text() for p in (tmp_path / "data" / "code").iterdir()}
+    assert {name for name in first if first[name] != second[name]} == {"toy.sha256", INDEX}
+    assert "src/ganlab/eval/bleu.py" in second["toy.sha256"] and "src/ganlab/eval/bleu.py" not in first["toy.sha256"]
+    assert stale_parts(tmp_path / "params.yaml", tmp_path / "dvc.yaml") == []
+
+    # an edit (not an import) to a file a stage runs changes that line's hash
+    (tmp_path / "src" / "ganlab" / "data" / "toy.py").write_text("# edited\n", encoding="utf-8")
+    write_manifests(tmp_path, tmp_path / "data" / "code")
+    third = {p.name: p.read_text() for p in (tmp_path / "data" / "code").iterdir()}
+    changed = {name for name in second if second[name] != third[name]} - {INDEX}
+    assert "toy.sha256" in changed and "fetch.sha256" not in changed and "train-dcgan.sha256" in changed
+
+
+def test_manifests_refuse_a_folder_they_did_not_write(tmp_path):
+    """The output folder holds a user's file: refused with its name, nothing lost."""
+    out = tmp_path / "code"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(GanlabError, match=r"holds files ganlab did not write \(notes\.txt"):
+        write_manifests(ROOT, out)
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 # --------------------------------------------------------------------------- ganlab profile

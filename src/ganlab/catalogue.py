@@ -6,15 +6,16 @@ Two jobs, both about keeping that list in one place:
   changes, each override with its reason; :func:`write_profile` applies it (and the profile it ``extends``)
   to params.yaml with ruamel's round trip, so every comment of params.yaml is kept.
 * **Derived parts** (``ganlab pipeline``): the parts of params.yaml and dvc.yaml that repeat the runs
-  (``metrics.runs``, the train stage's items with the pre-training snapshot a run starts from, the sequences
-  stage's deps, the cross-run plots, the artifacts)
-  or the code (every stage's code deps) sit between marker comments and are rewritten from the catalogue and
-  src/ganlab by :func:`write_pipeline`; ``--check`` names a stale one. dvc.yaml cannot loop inside a list nor
-  interpolate a list (DVC 3), so what it would otherwise compute is written out here.
+  (``metrics.runs``, the train stage's items with the pre-training snapshot a run starts from and the manifest
+  of its variant's code, the sequences stage's deps, the cross-run plots, the artifacts) sit between marker
+  comments and are rewritten from the catalogue by :func:`write_pipeline`; ``--check`` names a stale one.
+  dvc.yaml cannot loop inside a list nor interpolate a list (DVC 3), so what it would otherwise compute is
+  written out here.
 
-A stage's code deps are its script (stages/<stage>.py) and the static import closure of its imports inside
-src/ganlab (ganlab.codedeps); a train run's add its variant's module and what that imports, so editing a
-variant's file re-runs the runs of that variant and of the variants built on it, nothing else.
+A stage's code deps are one file, the manifest stage ``code`` writes of its script and the static import closure
+of its imports inside src/ganlab (ganlab.codedeps); a train run's is its variant's, which adds the variant's module
+and what that imports, so editing a variant's file re-runs the runs of that variant and of the variants built on
+it, nothing else. The manifests follow the imports by themselves: a new import needs no `ganlab pipeline`.
 
 About 450 lines, past the ~400 of the style guide: overlays and marked regions are the two halves of the
 catalogue's commands and share its YAML handling; the import closure is apart (ganlab.codedeps).
@@ -37,9 +38,9 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from ganlab.codedeps import stage_code, stage_names
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.files import write_text_atomic
+from ganlab.manifests import CODE_DIR, manifest_name
 from ganlab.params import load_params
 from ganlab.schema import parse_yaml, read_text
 
@@ -369,7 +370,7 @@ def claim_items(cat: Catalogue) -> list[str]:
         if c.study and c.study not in cat.studies:
             raise GanlabError(f"claim {cid} compares the runs of study {c.study!r}, which params.yaml does not "
                               f"define under claims.studies ({', '.join(cat.studies) or 'none'})")
-        needs = f"data/studies/{c.study}" if c.study else f"src/{c.measure.__module__.replace('.', '/')}.py"
+        needs = f"data/studies/{c.study}" if c.study else f"{CODE_DIR}/{manifest_name('claim')}"
         items.append(f"{cid}: {{needs: {needs}}}")
     return items
 
@@ -380,8 +381,8 @@ def snapshot_dep(run: str) -> str:
     return f"data/models/${{models.{run}.pretrained_from}}/snapshots/step_${{models.{run}.model.pretrain_steps}}.pt"
 
 
-def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
-    """dvc.yaml's derived parts, from the catalogue and the code under ``root`` (stages/, src/)."""
+def derived_dvc(cat: Catalogue) -> dict[str, list[str]]:
+    """dvc.yaml's derived parts, from the catalogue."""
     from ganlab.models import registry  # data_kind is the variant's to say; importing it imports torch
 
     kinds = {}
@@ -390,19 +391,12 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
             kinds[run] = registry.get(variant).data_kind
         except GanlabError as exc:
             raise GanlabError(f"models.{run}.variant: {exc}") from None
-    code = {stage: stage_code(stage, root) for stage in stage_names(root)}
-    shared = code["train"]  # what every train run runs; each lists its variant's own code beside it
-    own = {}
-    for run, (variant, _) in cat.runs.items():
-        files = [p for p in stage_code("train", root, variant) if p not in shared]
-        own[run] = sorted(files, key=lambda p: p != f"src/ganlab/models/{variant}.py")  # its own module first
-    width = max(map(len, own.values()), default=1)
     items = []
-    for run, files in own.items():
-        keys = ", ".join(f"code{i + 1}: {(files + files[:1] * width)[i]}" for i in range(width))
-        # the snapshot a run starts from (ganlab.train.pretraining); a run pre-training itself repeats its module
-        start = f'"{snapshot_dep(run)}"' if run in cat.pretrained else files[0]
-        items.append(f'{run}: {{data: "${{models.{run}.data}}", start: {start}, {keys}}}')
+    for run, (variant, _) in cat.runs.items():
+        code = f"{CODE_DIR}/{manifest_name('train', variant)}"
+        # the snapshot a run starts from (ganlab.train.pretraining); a run pre-training itself repeats its code
+        start = f'"{snapshot_dep(run)}"' if run in cat.pretrained else code
+        items.append(f'{run}: {{data: "${{models.{run}.data}}", start: {start}, code: {code}}}')
     sequence = [run for run, kind in kinds.items() if kind == "sequences"]
     plots = []
     for name, (title, tsv, column, chosen) in PLOTS.items():
@@ -415,9 +409,7 @@ def derived_dvc(cat: Catalogue, root: Path) -> dict[str, list[str]]:
         artifacts += [f"{run}:", f"  path: data/models/{run}/generator.pt", "  type: model",
                       f"  desc: {variant} trained on {data} (params.yaml models.{run})",
                       f"  labels: [{variant}, {data}]"]
-    parts = {f"{stage}.deps": [f"- {p}" for p in files] for stage, files in code.items()}
-    parts["train.deps"] += ["- ${item.start}"] + [f"- ${{item.code{i + 1}}}" for i in range(width)]
-    parts["sequences.deps"] += [f"- data/models/{run}/train_summary.json" for run in sequence]
+    parts = {"sequences.deps": [f"- data/models/{run}/train_summary.json" for run in sequence]}
     return parts | {
         "train.foreach": items,
         "study.foreach": [f"{study}: {{data: {data[0] if data else ''}}}" for study, data in cat.studies.items()],
@@ -480,7 +472,7 @@ def stale(text: str, parts: dict[str, list[str]], where: str) -> list[str]:
 def _jobs(params: Path, dvc: Path) -> list[tuple[Path, str, dict[str, list[str]]]]:
     text = _read(params)
     cat = read_catalogue(text, str(params))
-    return [(params, text, derived_params(cat)), (dvc, _read(dvc), derived_dvc(cat, dvc.parent))]
+    return [(params, text, derived_params(cat)), (dvc, _read(dvc), derived_dvc(cat))]
 
 
 def stale_parts(params: Path, dvc: Path) -> list[str]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from helpers import bars, run_in, scratch_project
+from helpers import bars, expand_code_deps, run_in, scratch_project
 
 from ganlab.errors import GanlabError, ParamsError
 from ganlab.params import load_params
@@ -258,7 +258,7 @@ def test_the_project_measures_every_image_run_and_the_transfer_stage_reads_its_c
     stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["transfer"]
     for run in p.transfer.runs:
         assert f"data/models/{run}/checkpoint.pt" in stage["deps"], run
-        assert f"src/ganlab/models/{p.models[run].variant}.py" in stage["deps"], run
+        assert f"src/ganlab/models/{p.models[run].variant}.py" in expand_code_deps(stage["deps"], root), run
         assert f"models.{run}" in stage["params"], run
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import run_in, scratch_project
+from helpers import expand_code_deps, run_in, scratch_project
 
 from ganlab.models import registry
 from ganlab.params import load_params
@@ -43,7 +43,8 @@ def test_each_train_stage_depends_on_every_module_its_variant_uses():
     stage = train["do"]
     for run_name, run in load_params(ROOT / "params.yaml").models.items():
         item = {**train["foreach"][run_name], "data": run.data}  # the item's data is read from params.yaml
-        deps = [re.sub(r"\$\{item\.(\w+)\}", lambda m: item[m.group(1)], d) for d in stage["deps"]]
+        deps = expand_code_deps([re.sub(r"\$\{item\.(\w+)\}", lambda m: item[m.group(1)], d) for d in stage["deps"]],
+                                ROOT)
         for module in modules_used(registry.get(run.variant)) | {"ganlab.train.run", "ganlab.train.trainer"}:
             path = Path("src", *module.split(".")).with_suffix(".py").as_posix()
             covered = any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
