@@ -177,7 +177,7 @@ def test_every_variant_has_a_run_in_the_default_and_each_run_validates():
     params = load_params(ROOT / "params.yaml")
     # a variant's run is under models: (a stage train@<run>) or in a study of the claims (trained over the seeds
     # by study@<study>: Unrolled GAN and DRAGAN, whose papers' claims are about the 2-D toys)
-    studied = {run.variant for runs in params.claims.studies.values() for run in runs.values()}
+    studied = {run.variant for study in params.claims.studies.values() for run in study.runs.values()}
     assert {run.variant for run in params.models.values()} | studied == set(registry.names())
     assert studied - {run.variant for run in params.models.values()} == {"unrolled_gan", "dragan"}
     for name, run in params.models.items():
@@ -412,17 +412,26 @@ def test_a_params_path_that_is_no_params_file_is_named(tmp_path, monkeypatch):
 
 
 def test_claims_studies_are_checked_like_runs_and_share_one_dataset(tmp_path):
-    ok = "claims:\n  studies:\n    s:\n      a: {variant: gan, data: toy-ring, model: {arch: toy}}\n"
-    assert load_params(write(tmp_path, ok)).claims.studies["s"]["a"].model.arch == "toy"
-    two = ok + "      b: {variant: gan, data: toy-grid, model: {arch: toy}}\n"
-    with pytest.raises(ParamsError, match=r"claims.studies.s: its runs train on toy-grid, toy-ring"):
+    ok = "claims:\n  studies:\n    s:\n      runs:\n        a: {variant: gan, data: toy-ring, model: {arch: toy}}\n"
+    claims = load_params(write(tmp_path, ok)).claims
+    assert claims.studies["s"].runs["a"].model.arch == "toy"
+    assert claims.seeds_of("s") == claims.seeds == (0, 1, 2)  # a study without seeds of its own: claims.seeds
+    own = ok.replace("      runs:", "      seeds: [3, 4, 5, 6, 7]\n      runs:")
+    assert load_params(write(tmp_path, own)).claims.seeds_of("s") == (3, 4, 5, 6, 7)
+    assert load_params(write(tmp_path, own)).claims.seeds_of("") == (0, 1, 2)  # a claim without a study
+    two = ok + "        b: {variant: gan, data: toy-grid, model: {arch: toy}}\n"
+    with pytest.raises(ParamsError, match=r"claims.studies.s.runs: its runs train on toy-grid, toy-ring"):
         load_params(write(tmp_path, two))
-    typo = "claims:\n  studies:\n    s:\n      a: {variant: gan, data: toy-ring, model: {arch: toyy}}\n"
-    with pytest.raises(ParamsError, match=r"claims.studies.s.a.model.arch"):
+    typo = ok.replace("arch: toy}", "arch: toyy}")
+    with pytest.raises(ParamsError, match=r"claims.studies.s.runs.a.model.arch"):
         load_params(write(tmp_path, typo))
     with pytest.raises(ParamsError, match=r"claims.seeds = \[0, 0\]: a seed appears twice"):
         load_params(write(tmp_path, "claims:\n  seeds: [0, 0]\n"))
+    with pytest.raises(ParamsError, match=r"claims.studies.s.seeds = \[1, -1\]: seeds are >= 0"):
+        load_params(write(tmp_path, ok.replace("      runs:", "      seeds: [1, -1]\n      runs:")))
     with pytest.raises(ParamsError, match=r"claims.seeds is empty"):
         load_params(write(tmp_path, "claims:\n  seeds: []\n"))
-    with pytest.raises(ParamsError, match=r"claims.studies.s.*not allowed"):
-        load_params(write(tmp_path, "claims:\n  studies:\n    s:\n      ../x: {variant: gan, data: toy-ring}\n"))
+    with pytest.raises(ParamsError, match=r"claims.studies.s.runs: the study has no runs"):
+        load_params(write(tmp_path, "claims:\n  studies:\n    s:\n      seeds: [0, 1]\n"))
+    with pytest.raises(ParamsError, match=r"claims.studies.s.runs.*not allowed"):
+        load_params(write(tmp_path, "claims:\n  studies:\n    s:\n      runs:\n        ../x: {variant: gan, data: toy-ring}\n"))

@@ -348,7 +348,7 @@ def read_catalogue(params_text: str, name: str = "params") -> Catalogue:
     runs = {str(k): (str((v or {}).get("variant", "")), str((v or {}).get("data", ""))) for k, v in models.items()}
     pretrained = {str(k): str(v["pretrained_from"]) for k, v in models.items()
                   if isinstance(v, dict) and v.get("pretrained_from")}
-    studies = {str(k): sorted({str((r or {}).get("data", "")) for r in (v or {}).values()})
+    studies = {str(k): sorted({str((r or {}).get("data", "")) for r in ((v or {}).get("runs") or {}).values()})
                for k, v in ((raw.get("claims") or {}).get("studies") or {}).items()}
     return Catalogue(runs, dict((raw.get("metrics") or {}).get("references") or {}), pretrained, studies)
 

@@ -9,7 +9,7 @@ import torch
 
 from ganlab.claims import claim as C
 from ganlab.claims import verdict as V
-from ganlab.claims.config import ClaimsParams
+from ganlab.claims.config import ClaimsParams, StudyParams
 from ganlab.claims.rules import Bound, Exceeds
 from ganlab.claims.study import STUDY_INFO
 from ganlab.claims.toy import relative_slope
@@ -17,6 +17,8 @@ from ganlab.errors import GanlabError
 from ganlab.files import write_json_atomic
 from ganlab.report.claims import PROVENANCE, claims_section
 from ganlab.report.document import Document
+from ganlab.schema import from_dict
+from ganlab.train.config import RunParams
 
 
 def _made_up(values, study="s"):
@@ -44,6 +46,12 @@ def registered(monkeypatch):
     return register
 
 
+def _params(seeds):
+    """claims: with study s of runs a and b (what they are does not matter to a made-up claim) on ``seeds``."""
+    run = from_dict(RunParams, {"variant": "gan", "data": "toy-ring", "model": {"arch": "toy"}}, "r")
+    return ClaimsParams(seeds=seeds, studies={"s": StudyParams(runs={"a": run, "b": run})})
+
+
 def _study(tmp_path, seeds=(0, 1, 2), runs=("a", "b")):
     root = tmp_path / "data" / "studies" / "s"
     root.mkdir(parents=True)
@@ -53,7 +61,7 @@ def _study(tmp_path, seeds=(0, 1, 2), runs=("a", "b")):
 
 def test_write_claim_records_values_rule_verdict_and_protocol(tmp_path, registered):
     registered(_made_up({"a": {0: 7.0, 1: 8.0, 2: 6.0}, "b": {0: 2.0, 1: 3.0, 2: 1.0}}))
-    out = V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
+    out = V.write_claim(_params((0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
     saved = json.loads((tmp_path / "claims" / "made-up.json").read_text())
     assert saved["verdict"] == out["verdict"] == "reproduced" and saved["verdict_code"] == 1
     assert saved["n_seeds"] == 3 and saved["values"]["modes"]["a"] == {"0": 7.0, "1": 8.0, "2": 6.0}
@@ -68,7 +76,7 @@ def test_write_claim_records_values_rule_verdict_and_protocol(tmp_path, register
 
 def test_one_failing_part_fails_the_claim(tmp_path, registered):
     registered(_made_up({"a": {0: 2.5, 1: 2.0, 2: 2.0}, "b": {0: 0.0, 1: 0.0, 2: 0.0}}))  # ahead by > 1, but < 3
-    saved = V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
+    saved = V.write_claim(_params((0, 1, 2)), "made-up", _study(tmp_path), tmp_path / "claims")
     assert [p["verdict"] for p in saved["parts"]] == ["reproduced", "not reproduced"]
     assert saved["verdict"] == "not reproduced" and saved["verdict_code"] == -1
 
@@ -76,15 +84,17 @@ def test_one_failing_part_fails_the_claim(tmp_path, registered):
 def test_a_study_trained_on_other_seeds_or_without_the_run_is_refused(tmp_path, registered):
     registered(_made_up({"a": {0: 1.0}, "b": {0: 1.0}}))
     with pytest.raises(GanlabError, match=r"seeds \[0, 1\], params ask for \[0, 1, 2\]"):
-        V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path, seeds=(0, 1)), tmp_path / "c")
+        V.write_claim(_params((0, 1, 2)), "made-up", _study(tmp_path, seeds=(0, 1)), tmp_path / "c")
     with pytest.raises(GanlabError, match="compares run 'b', which study s does not train"):
-        V.write_claim(ClaimsParams(seeds=(0,)), "made-up", _study(tmp_path / "x", seeds=(0,), runs=("a",)),
+        V.write_claim(_params((0,)), "made-up", _study(tmp_path / "x", seeds=(0,), runs=("a",)),
                       tmp_path / "c")
 
 
 def test_an_untrained_study_names_the_stage(tmp_path, registered):
     registered(_made_up({}))
     with pytest.raises(GanlabError, match=r"dvc repro study@s"):
+        V.write_claim(_params((0, 1)), "made-up", tmp_path, tmp_path / "c")
+    with pytest.raises(GanlabError, match=r"claims\.studies\.s"):  # nor defined in params
         V.write_claim(ClaimsParams(), "made-up", tmp_path, tmp_path / "c")
 
 
@@ -107,7 +117,7 @@ def test_registration_refuses_parts_that_do_not_fit():
 def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path, registered):
     registered(_made_up({"a": {0: 7.0, 1: 8.0}, "b": {0: 2.0, 1: 3.0}}))
     default, profile = tmp_path / "claims", tmp_path / "claims-profile"
-    V.write_claim(ClaimsParams(seeds=(0, 1)), "made-up", _study(tmp_path, seeds=(0, 1)), default)
+    V.write_claim(_params((0, 1)), "made-up", _study(tmp_path, seeds=(0, 1)), default)
     doc = Document(tmp_path)
     claims_section(doc, default, profile)
     text = "\n".join(doc.lines)
@@ -115,7 +125,7 @@ def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path
     assert "Published (quoted" in text and "Nobody 2099" in text
 
     registered(_made_up({"a": {0: 1.0, 1: 1.0, 2: 1.0}, "b": {0: 2.0, 1: 3.0, 2: 1.0}}))
-    V.write_claim(ClaimsParams(seeds=(0, 1, 2)), "made-up", _study(tmp_path / "p"), profile)
+    V.write_claim(_params((0, 1, 2)), "made-up", _study(tmp_path / "p"), profile)
     write_json_atomic(profile / PROVENANCE, {"command": "ganlab profile claims && dvc repro", "date": "2026-12-07"})
     doc = Document(tmp_path)
     claims_section(doc, default, profile)

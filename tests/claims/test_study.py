@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ganlab.claims import verdict as V
-from ganlab.claims.config import ClaimsParams
+from ganlab.claims.config import ClaimsParams, StudyParams
 from ganlab.claims.study import read_study, run_study, seed_dir
 from ganlab.claims.toy import REMEDIES, wasserstein_1d
 from ganlab.data.config import ModesProtocolParams, RingParams, ToyParams
@@ -45,7 +45,7 @@ def _ring_study():
 
 
 def test_a_study_trains_every_run_once_per_seed_the_same_whatever_the_workers(data_root, tmp_path):
-    studies = {"ring": {k: v for k, v in _ring_study().items() if k in ("gan", "minibatch")}}
+    studies = {"ring": StudyParams(runs={k: v for k, v in _ring_study().items() if k in ("gan", "minibatch")})}
     one = run_study(ClaimsParams(seeds=(0, 1), workers=1, studies=studies), "ring", data_root, tmp_path / "one")
     two = run_study(ClaimsParams(seeds=(0, 1), workers=2, studies=studies), "ring", data_root, tmp_path / "two")
     assert read_study(tmp_path / "two") == two and set(two["runs"]) == {"gan", "minibatch"}
@@ -71,7 +71,7 @@ def _tensors(state):
 
 def test_an_unknown_study_and_an_interrupted_one_are_named(data_root, tmp_path):
     with pytest.raises(GanlabError, match="claims.studies.rng"):
-        run_study(ClaimsParams(studies={"ring": _ring_study()}), "rng", data_root, tmp_path)
+        run_study(ClaimsParams(studies={"ring": StudyParams(runs=_ring_study())}), "rng", data_root, tmp_path)
     (tmp_path / "ring").mkdir()
     with pytest.raises(GanlabError, match="study.json: missing"):
         read_study(tmp_path / "ring")
@@ -80,15 +80,21 @@ def test_an_unknown_study_and_an_interrupted_one_are_named(data_root, tmp_path):
 def test_the_registered_claims_run_end_to_end_on_tiny_studies(data_root, tmp_path):
     g1 = {"gan": _run("gan", "toy-gaussian", arch="toy", hidden=8, z_dim=1),
           "gan-saturating": _run("gan", "toy-gaussian", arch="toy", hidden=8, z_dim=1, g_loss="saturating")}
-    claims = ClaimsParams(seeds=(0, 1), workers=2, studies={"ring": _ring_study(), "gaussian-1d": g1})
+    # the 1-D study names seeds of its own (its runs are cheap); the ring trains on claims.seeds
+    claims = ClaimsParams(seeds=(0, 1), workers=2, studies={"ring": StudyParams(runs=_ring_study()),
+                                                            "gaussian-1d": StudyParams(seeds=(0, 1, 2), runs=g1)})
     for study in ("ring", "gaussian-1d"):
         run_study(claims, study, data_root, data_root / "studies" / study)
+    assert read_study(data_root / "studies" / "gaussian-1d")["seeds"] == [0, 1, 2]
+    assert set(read_study(data_root / "studies" / "gaussian-1d")["runs"]["gan"]["seconds"]) == {"0", "1", "2"}
     out = tmp_path / "claims"
-    for cid in ("mode-collapse-ring", "gan-1d-converges", "gan-saturating-loss"):
+    for cid, n in (("mode-collapse-ring", 2), ("gan-1d-converges", 3), ("gan-saturating-loss", 3)):
         result = V.write_claim(claims, cid, data_root, out)
         saved = json.loads((out / f"{cid}.json").read_text())
         assert saved["verdict"] == result["verdict"] in ("reproduced", "not reproduced", "inconclusive")
-        assert saved["n_seeds"] == 2 and (out / f"{cid}.png").stat().st_size > 1000
+        assert saved["n_seeds"] == n and (out / f"{cid}.png").stat().st_size > 1000, cid
+        assert all(set(by_seed) == {str(s) for s in range(n)} for by_run in saved["values"].values()
+                   for by_seed in by_run.values()), cid
     ring = json.loads((out / "mode-collapse-ring.json").read_text())
     assert set(ring["values"]["modes"]) == {"gan", *REMEDIES}
     assert all(0 <= v <= 8 for by_seed in ring["values"]["modes"].values() for v in by_seed.values())
@@ -101,7 +107,7 @@ def test_the_registered_claims_run_end_to_end_on_tiny_studies(data_root, tmp_pat
     kept = tmp_path / "claims-profile"
     V.keep_claims(out, kept, "ganlab profile claims && dvc repro")
     prov = json.loads((kept / V.PROVENANCE).read_text())
-    assert prov["command"] == "ganlab profile claims && dvc repro" and prov["seeds"] == [[0, 1]]
+    assert prov["command"] == "ganlab profile claims && dvc repro" and prov["seeds"] == [[0, 1], [0, 1, 2]]
     assert (kept / "mode-collapse-ring.json").read_bytes() == (out / "mode-collapse-ring.json").read_bytes()
     (kept / "notes.txt").write_text("mine")
     with pytest.raises(GanlabError, match="'notes.txt', which is not a kept claim"):
@@ -113,7 +119,7 @@ def test_a_claim_on_a_study_trained_without_its_run_says_which(data_root, tmp_pa
     root = tmp_path / "data"  # the datasets linked in, and a ring study of the plain gan alone
     root.mkdir()
     (root / "toy-ring").symlink_to(data_root / "toy-ring")
-    claims = ClaimsParams(seeds=(0, 1), workers=1, studies={"ring": {"gan": _ring_study()["gan"]}})
+    claims = ClaimsParams(seeds=(0, 1), workers=1, studies={"ring": StudyParams(runs={"gan": _ring_study()["gan"]})})
     run_study(claims, "ring", root, root / "studies" / "ring")
     with pytest.raises(GanlabError, match="compares run 'unrolled_gan', which study ring does not train"):
         V.write_claim(claims, "mode-collapse-ring", root, tmp_path / "claims")

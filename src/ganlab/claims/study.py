@@ -1,6 +1,7 @@
 """Stage study@<study>: every run of a study trained once per seed, with the one trainer.
 
-``claims.studies.<study>`` names the runs (each a ``models.<run>`` section); ``claims.seeds`` the seeds.
+``claims.studies.<study>.runs`` names the runs (each a ``models.<run>`` section); its ``seeds`` the seeds
+(``claims.seeds`` when it names none).
 Run ``r`` with seed ``s`` is trained exactly as ``models.r`` with ``train.seed: s`` would be, by
 :func:`ganlab.train.run.train_run`, into ``OUT/<r>/seed_<s>/`` (a run folder: generator.pt, checkpoint.pt,
 samples/, dvclive/; ganlab.runs.RunDir). ``OUT/study.json`` lists what was trained, with the seconds each
@@ -58,12 +59,12 @@ def run_study(claims: ClaimsParams, study: str, data_root: str | Path, out: str 
     """Train every run of ``study`` once per seed into OUT; returns (and writes as OUT/study.json) what was done."""
     if study not in claims.studies:
         raise GanlabError(unknown_key_message(f"claims.studies.{study}", study, sorted(claims.studies)))
-    runs, out = claims.studies[study], Path(out)
+    runs, seeds, out = claims.studies[study].runs, claims.seeds_of(study), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / STUDY_INFO).unlink(missing_ok=True)
     trained: dict[str, dict[str, Any]] = {name: {"variant": run.variant, "data": run.data, "seconds": {},
                                                  "steps": run.train.steps} for name, run in runs.items()}
-    jobs = [(name, run, seed) for name, run in runs.items() for seed in claims.seeds]
+    jobs = [(name, run, seed) for name, run in runs.items() for seed in seeds]
     # the slow runs first, so the last one to finish is a short one (the steps and the unrolling say which)
     jobs.sort(key=lambda j: -j[1].train.steps * (1 + getattr(j[1].variant_config(), "unroll_steps", 0)))
     started = time.perf_counter()
@@ -75,7 +76,7 @@ def run_study(claims: ClaimsParams, study: str, data_root: str | Path, out: str 
             seconds = future.result()  # a worker's GanlabError comes back here, as raised
             trained[name]["seconds"][str(seed)] = round(seconds, 2)
             log.info("study@%s: %s seed %d in %.1f s", study, name, seed, seconds)
-    info = {"study": study, "seeds": list(claims.seeds), "runs": trained, "workers": claims.workers,
+    info = {"study": study, "seeds": list(seeds), "runs": trained, "workers": claims.workers,
             "threads_per_run": 1, "seconds": round(time.perf_counter() - started, 2)}
     write_json_atomic(out / STUDY_INFO, info)
     return info

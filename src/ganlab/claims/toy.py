@@ -148,11 +148,11 @@ def trained(claims: ClaimsParams, study: str, run: str, seed: int, study_dir: Pa
     discriminator) from the seed's checkpoint.pt, in eval mode, and the seed's run folder."""
     from ganlab.claims.study import seed_dir
     from ganlab.runs import build_variant, read_checkpoint
-    rp = claims.studies[study][run]
+    rp = claims.studies[study].runs[run]
     folder = seed_dir(study_dir, run, seed)
     state = read_checkpoint(folder.checkpoint)
     spec = _data_spec(data_root / rp.data)
-    v = build_variant(rp.variant, rp.variant_config(), spec, "cpu", where=f"claims.studies.{study}.{run}.model")
+    v = build_variant(rp.variant, rp.variant_config(), spec, "cpu", where=f"claims.studies.{study}.runs.{run}.model")
     v.load_state_dict(state.model)
     v.nets.eval()
     return v, folder
@@ -203,14 +203,14 @@ def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
 def _gaussian_measure(claims: ClaimsParams, study_dir: Path, data_root: Path) -> Measured:
     from ganlab.data.toy import load_toy
 
-    data, info = load_toy(data_root / claims.studies[GAUSSIAN]["gan"].data)
+    data, info = load_toy(data_root / claims.studies[GAUSSIAN].runs["gan"].data)
     mu, sigma = float(info["mu"]), float(info["sigma"])
     values: dict[str, dict[str, dict[int, float]]] = {"w1": {}, "d_gap": {}, "log10_grad_start": {}}
     figure = {}
-    for run in claims.studies[GAUSSIAN]:
+    for run in claims.studies[GAUSSIAN].runs:
         for m in values:
             values[m][run] = {}
-        for seed in claims.seeds:
+        for seed in claims.seeds_of(GAUSSIAN):
             v, folder = trained(claims, GAUSSIAN, run, seed, study_dir, data_root)
             fake = draw(v, N_POINTS, SAMPLE_SEED + seed).ravel()
             real = np.random.default_rng(SAMPLE_SEED + seed).choice(data, N_POINTS, replace=len(data) < N_POINTS).astype(np.float64)
@@ -226,7 +226,7 @@ def _gaussian_measure(claims: ClaimsParams, study_dir: Path, data_root: Path) ->
             with torch.no_grad():
                 d_grid = torch.sigmoid(v.d_logits(torch.from_numpy(grid).float().view(-1, 1, 1, 1))).numpy().ravel()
             figure[(run, seed)] = {"fake": fake, "grid": grid, "d": d_grid, "grad": grad}
-    protocol = {"data": f"N({mu:g}, {sigma:g}), {len(data)} samples (data/{claims.studies[GAUSSIAN]['gan'].data})",
+    protocol = {"data": f"N({mu:g}, {sigma:g}), {len(data)} samples (data/{claims.studies[GAUSSIAN].runs['gan'].data})",
                 "samples": f"{N_POINTS} generated (noise seed {SAMPLE_SEED} + run seed) against as many data samples "
                            "drawn with the same seed",
                 "w1": "Wasserstein-1 distance between the two samples (mean gap of the sorted values), over sigma",
@@ -339,7 +339,7 @@ def _modes_measure(toy: str):
         from ganlab.data.toy2d import load_toy2d
         from ganlab.eval.modes import mode_measures
 
-        runs = claims.studies[toy]
+        runs = claims.studies[toy].runs
         first = next(iter(runs.values()))
         _, centres, info = load_toy2d(data_root / first.data)
         p = info["protocol"]
@@ -348,7 +348,7 @@ def _modes_measure(toy: str):
         for run in runs:
             for m in values:
                 values[m][run] = {}
-            for seed in claims.seeds:
+            for seed in claims.seeds_of(toy):
                 v, _ = trained(claims, toy, run, seed, study_dir, data_root)
                 x = draw(v, int(p["samples"]), SAMPLE_SEED + seed)
                 r = mode_measures(x, centres, float(info["std"]), float(p["quality_stds"]), int(p["min_samples"]))

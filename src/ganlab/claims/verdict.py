@@ -66,14 +66,15 @@ def write_claim(claims: ClaimsParams, claim_id: str, data_root: str | Path, out_
     c = get(claim_id)
     started = time.perf_counter()
     study_dir = Path(data_root) / STUDIES / c.study if c.study else Path(data_root)
+    seeds = claims.seeds_of(c.study)
     if c.study:
         info = read_study(study_dir)
         absent = [r for r in c.runs if r not in info["runs"]]
         if absent:
             raise GanlabError(f"claim {c.id} compares run {absent[0]!r}, which study {c.study} does not train "
                               f"(claims.studies.{c.study}: {', '.join(info['runs'])})")
-        if sorted(info["seeds"]) != sorted(claims.seeds):
-            raise GanlabError(f"{study_dir}: trained with seeds {info['seeds']}, params ask for {list(claims.seeds)}; "
+        if sorted(info["seeds"]) != sorted(seeds):
+            raise GanlabError(f"{study_dir}: trained with seeds {info['seeds']}, params ask for {list(seeds)}; "
                               f"`dvc repro study@{c.study}`")
     measured = c.measure(claims, study_dir, Path(data_root))
     judged = judge(c, measured)
@@ -88,11 +89,11 @@ def write_claim(claims: ClaimsParams, claim_id: str, data_root: str | Path, out_
     result = {
         "claim": c.id, "title": c.title, "paper": c.paper, "statement": c.statement,
         "verdict": judged["verdict"], "verdict_code": rules.VERDICT_CODES[judged["verdict"]],
-        "n_seeds": len(claims.seeds), "seeds": list(claims.seeds),
+        "n_seeds": len(seeds), "seeds": list(seeds),
         "measures": c.measures, "rule": [p.text() for p in c.parts], "parts": judged["parts"],
         "values": values, "summary": summary, "published": list(c.published), "notes": c.notes,
         "study": c.study or None, "figure": figure.name,
-        "protocol": {**measured.protocol, "seeds": list(claims.seeds), "min_seeds_for_a_verdict": rules.MIN_SEEDS},
+        "protocol": {**measured.protocol, "seeds": list(seeds), "min_seeds_for_a_verdict": rules.MIN_SEEDS},
         "seconds": round(time.perf_counter() - started, 2),
     }
     write_json_atomic(out_dir / f"{c.id}.json", result)
@@ -100,7 +101,7 @@ def write_claim(claims: ClaimsParams, claim_id: str, data_root: str | Path, out_
     write_json_atomic(out_dir / f"{c.id}{VERDICT_SUFFIX}", {"verdict": result["verdict"],
                                                             "verdict_code": result["verdict_code"],
                                                             "n_seeds": result["n_seeds"]})
-    log.info("claim@%s: %s over %d seeds", c.id, result["verdict"], len(claims.seeds))
+    log.info("claim@%s: %s over %d seeds", c.id, result["verdict"], len(seeds))
     return result
 
 
