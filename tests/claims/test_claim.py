@@ -145,3 +145,22 @@ def test_relative_slope_is_one_for_a_line_and_zero_where_a_sigmoid_is_flat():
     assert relative_slope(lambda x: 3.0 * x - 1.0, at, -3.0, 3.0) == pytest.approx(1.0, rel=1e-4)
     assert relative_slope(lambda x: torch.sigmoid(20 * x), at, -3.0, 3.0) < 1e-6
     assert relative_slope(lambda x: 0 * x + 2.0, at, -3.0, 3.0) == 0.0
+
+
+def test_the_converged_grid_claim_needs_the_high_quality_share_as_well_as_the_modes():
+    """mode-collapse-grid-converged: more modes than gan alone is not coverage when most samples sit off the modes."""
+    from ganlab.claims.toy import CONVERGED_SHARE, REMEDIES
+
+    c = V.get("mode-collapse-grid-converged")
+    seeds = (0, 1, 2)
+
+    def measured(hq):
+        modes = {"gan": {s: 3.0 for s in seeds}, **{r: {s: 20.0 for s in seeds} for r in REMEDIES}}
+        share = {"gan": {s: 0.9 for s in seeds}, **{r: {s: hq for s in seeds} for r in REMEDIES}}
+        return C.Measured({"modes": modes, "high_quality": share, "reverse_kl": modes}, {})
+
+    assert V.judge(c, measured(CONVERGED_SHARE + 0.2))["verdict"] == "reproduced"
+    diffuse = V.judge(c, measured(0.05))  # VEEGAN's count alone would call this coverage
+    assert diffuse["verdict"] == "not reproduced"
+    assert {p["measure"]: p["verdict"] for p in diffuse["parts"] if p["a"] == "wgan_gp"} == {
+        "modes": "reproduced", "high_quality": "not reproduced"}
