@@ -419,6 +419,9 @@ def test_claims_studies_are_checked_like_runs_and_share_one_dataset(tmp_path):
     own = ok.replace("      runs:", "      seeds: [3, 4, 5, 6, 7]\n      runs:")
     assert load_params(write(tmp_path, own)).claims.seeds_of("s") == (3, 4, 5, 6, 7)
     assert load_params(write(tmp_path, own)).claims.seeds_of("") == (0, 1, 2)  # a claim without a study
+    assert load_params(write(tmp_path, "claims:\n  own_seeds: [5, 6]\n")).claims.seeds_of("") == (5, 6)
+    with pytest.raises(ParamsError, match=r"claims.own_seeds = \[5, 5\]: a seed appears twice"):
+        load_params(write(tmp_path, "claims:\n  own_seeds: [5, 5]\n"))
     two = ok + "        b: {variant: gan, data: toy-grid, model: {arch: toy}}\n"
     with pytest.raises(ParamsError, match=r"claims.studies.s.runs: its runs train on toy-grid, toy-ring"):
         load_params(write(tmp_path, two))

@@ -52,23 +52,27 @@ class StudyParams:
 class ClaimsParams:
     """Stages study@<study> and claim@<claim> (ganlab.claims)."""
 
-    seeds: tuple[int, ...] = hp((0, 1, 2), "the seeds of a study that names none, and of a claim that trains what it "
-                                "measures itself; each run is trained once per seed and every verdict is taken over "
-                                "all of them (at least 2 for a verdict other than inconclusive)")
+    seeds: tuple[int, ...] = hp((0, 1, 2), "the seeds of a study that names none; each run is trained once per seed "
+                                "and every verdict is taken over all of them (at least 2 for a verdict other than "
+                                "inconclusive)")
+    own_seeds: tuple[int, ...] = hp((), "the seeds of a claim that trains the networks it measures itself, without a "
+                                    "study (they are small: seconds each); empty: claims.seeds")
     workers: int = hp(2, "processes that train a study's (run, seed) pairs side by side, one thread each (2: this "
                       "machine's two cores); the weights do not depend on it", min=1, max=256)
     studies: dict[str, StudyParams] = hp({}, "study -> its runs and seeds, each run trained once per seed by stage "
                                          "study@<study>", names="a study's name is its folder, data/studies/<study>")
 
     def seeds_of(self, study: str = "") -> tuple[int, ...]:
-        """The seeds of ``study`` (its own, else claims.seeds); of a claim without a study (``""``): claims.seeds."""
+        """The seeds of ``study`` (its own, else claims.seeds); of a claim without a study (``""``): claims.own_seeds,
+        else claims.seeds."""
         if study and study not in self.studies:
             raise ParamsError(unknown_key_message(f"claims.studies.{study}", study, sorted(self.studies)))
-        return (self.studies[study].seeds if study else ()) or self.seeds
+        return (self.studies[study].seeds if study else self.own_seeds) or self.seeds
 
     @staticmethod
     def __check__(values: dict, where: str) -> None:
         seeds = values.get("seeds", (0,))  # unset: the default
         _check_seeds(seeds, join(where, "seeds"))
+        _check_seeds(values.get("own_seeds", ()), join(where, "own_seeds"))
         if not seeds:
             raise ParamsError(f"{join(where, 'seeds')} is empty: a study trains each run once per seed")

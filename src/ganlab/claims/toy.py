@@ -80,7 +80,7 @@ def _wgan_measure(claims: ClaimsParams, study_dir: Path, data_root: Path) -> Mea
     slope: dict[str, dict[int, float]] = {"gan-discriminator": {}, "wgan-critic": {}}
     curves = {}
     grid = torch.linspace(lo, hi, 401).view(-1, 1)
-    for seed in claims.seeds:
+    for seed in claims.seeds_of():
         disc, critic = train_discriminators(seed)
         fake = FAKE_MEAN + SPREAD * torch.randn(1000, 1, generator=torch.Generator().manual_seed(10_000 + seed))
         prob = lambda x, d=disc: torch.sigmoid(d(x))  # noqa: E731 - D(x) as the paper draws it
