@@ -100,6 +100,23 @@ def test_a_new_run_gets_its_metrics_stage_artifact_train_item_and_plot_lines(pro
     assert stale_parts(params, project / "dvc.yaml") == []
 
 
+def test_each_claim_stage_reads_its_own_studys_folder_and_params_only():
+    """A change to the ring's runs re-runs the ring's claims, not the grid's; a claim that trains its own networks
+    reads claims.own_seeds and its code."""
+    from ganlab.claims.verdict import all_claims
+
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["claim"]
+    assert stage["do"]["params"] == ["claims.seeds", "${item.params}"]
+    items = stage["foreach"]
+    assert set(items) == set(all_claims())
+    for cid, c in all_claims().items():
+        if c.study:
+            assert items[cid] == {"needs": f"data/studies/{c.study}", "params": f"claims.studies.{c.study}"}, cid
+        else:
+            assert items[cid] == {"needs": "data/code/claim.sha256", "params": "claims.own_seeds"}, cid
+    assert items["mode-collapse-grid"]["params"] != items["mode-collapse-ring"]["params"]
+
+
 def test_pipeline_names_an_unknown_variant_and_a_missing_region(project):
     params = project / "params.yaml"
     good = params.read_text()

@@ -362,7 +362,10 @@ def derived_params(cat: Catalogue) -> dict[str, list[str]]:
 
 def claim_items(cat: Catalogue) -> list[str]:
     """dvc.yaml's claim@<claim> items: every registered claim (ganlab.claims) with what it reads, its study's folder
-    (or, for a claim that trains what it measures itself, its own code: a dependency it has anyway)."""
+    (or, for a claim that trains what it measures itself, its own code: a dependency it has anyway), and the params
+    it reads beside claims.seeds: its study's section (its runs and seeds), or claims.own_seeds. Not the whole
+    claims.studies: a change to the ring's runs leaves the grid's claims alone, and dvc.lock does not repeat every
+    study's settings under every claim."""
     from ganlab.claims.verdict import all_claims
 
     items = []
@@ -371,7 +374,8 @@ def claim_items(cat: Catalogue) -> list[str]:
             raise GanlabError(f"claim {cid} compares the runs of study {c.study!r}, which params.yaml does not "
                               f"define under claims.studies ({', '.join(cat.studies) or 'none'})")
         needs = f"data/studies/{c.study}" if c.study else f"{CODE_DIR}/{manifest_name('claim')}"
-        items.append(f"{cid}: {{needs: {needs}}}")
+        reads = f"claims.studies.{c.study}" if c.study else "claims.own_seeds"
+        items.append(f"{cid}: {{needs: {needs}, params: {reads}}}")
     return items
 
 
