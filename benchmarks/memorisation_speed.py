@@ -109,6 +109,10 @@ def main() -> None:
     d, _ = timed(f"nearest neighbours k=5, {len(gen_f)} x {len(train_f)} x {train_f.shape[1]}",
                  lambda: memo.nearest_neighbours(gen_f, train_f, k=5))
     print(f"  median distance to the nearest training image: {np.median(d[:, 0]):.3f}")
+    held = torch.from_numpy(np.ascontiguousarray(test[: len(gen)])).permute(0, 3, 1, 2).contiguous()
+    held_f = M.extract_features(held, extractor, batch_size=500).for_metric("fid")
+    timed(f"held-out yardstick, nearest of {len(held_f)} test images x {len(train_f)} (since reference@<dataset> "
+          "finds it once, each metrics@<run> saves this)", lambda: memo.heldout_distances(held_f, train_f))
 
     validation = train[-PARZEN_VALIDATION:]
     out = timed(f"Parzen: {len(gen)} samples, 10 sigmas on {len(validation)}, {len(test)} test",

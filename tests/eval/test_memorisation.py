@@ -75,8 +75,12 @@ def test_neighbour_summary_and_grid(tmp_path) -> None:
     train_f = rng.normal(size=(100, 8))
     copies = train_f[:20] + 1e-3  # samples that copy training points sit far closer than held-out data
     heldout = rng.normal(size=(20, 8))
-    summary, d, i = memo.neighbour_summary(copies, heldout, train_f, k=2)
+    yardstick = memo.heldout_distances(heldout, train_f)
+    d_real, _ = memo.nearest_neighbours(heldout, train_f, 1)
+    assert yardstick == {"median_distance": float(np.median(d_real[:, 0])), "n": 20, "n_train": 100}
+    summary, d, i = memo.neighbour_summary(copies, yardstick, train_f, k=2)
     assert summary["distance_ratio"] < 0.05 and i.shape == (20, 2) and np.array_equal(i[:, 0], np.arange(20))
+    assert summary["median_distance_heldout_real"] == yardstick["median_distance"] and summary["n_heldout"] == 20
     images = torch.from_numpy(shapes(20, 3)).permute(0, 3, 1, 2).contiguous()
     train = shapes(100, 4)
     info = memo.neighbour_grid(images, train, d, i, rows=5, path=tmp_path / "grid.png")

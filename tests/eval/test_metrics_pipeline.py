@@ -4,6 +4,8 @@ dvc repro of the whole chain (evaluator -> train -> reference -> metrics -> tabl
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +202,18 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     assert (gan["memorisation"]["nearest"]["n_generated"], gan["memorisation"]["nearest"]["n_heldout"]) == (20, 20)
     real = json.loads((project / "reports" / "metrics" / "real" / "mnist.json").read_text())
     assert real["memorisation"]["protocol"]["n_generated"] == 20
+    # the held-out images' distances were searched once, by the reference stage, and every run reads them
+    ref = json.loads((project / "data" / "references" / "mnist" / "reference.json").read_text())
+    seed = load_params(project / "params.yaml").metrics.seed
+    assert ref["heldout_nearest"]["n"] == ref["heldout_nearest"]["for_checked"] == 20
+    assert ref["heldout_nearest"]["seed"] == seed + 1
+    assert gan["memorisation"]["nearest"]["median_distance_heldout_real"] == ref["heldout_nearest"]["median_distance"]
+    # a metrics stage run by hand under other params than its reference's says which stage to run
+    write_params(project / "other.yaml", metrics={"n_fake": 32, "memorisation_samples": 10})
+    refused = subprocess.run([sys.executable, "stages/metrics.py", "gan", "--params", "other.yaml", "--out-dir",
+                              str(project.parent / "elsewhere")], cwd=project, capture_output=True, text=True)
+    assert refused.returncode == 2 and "params ask for 10" in refused.stderr
+    assert "dvc repro reference@mnist" in refused.stderr and not (project.parent / "elsewhere" / "runs").exists()
 
     # the trained generator is an artifact: registered by a version tag, fetched by name, sampled
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())

@@ -119,16 +119,25 @@ def nearest_neighbours(query: np.ndarray, bank: np.ndarray, k: int = 1, block: i
     return torch.cat(dists).numpy(), torch.cat(idx).numpy()
 
 
-def neighbour_summary(gen_features: np.ndarray, heldout_features: np.ndarray, train_features: np.ndarray,
-                      k: int = 1) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Check 2's numbers: median nearest-training distance of generated and held-out real images
-    and their ratio; also returns the generated images' (distances, indices) for the grid."""
-    d_gen, i_gen = nearest_neighbours(gen_features, train_features, k)
+def heldout_distances(heldout_features: np.ndarray, train_features: np.ndarray) -> dict[str, Any]:
+    """Check 2's yardstick: the median distance of held-out real images to their nearest training image. The same
+    for every run on a dataset (the same images, the same bank), so stage reference@<dataset> computes it once and
+    each metrics@<run> reads it (ganlab.eval.pipeline)."""
     d_real, _ = nearest_neighbours(heldout_features, train_features, 1)
-    median_gen, median_real = float(np.median(d_gen[:, 0])), float(np.median(d_real[:, 0]))
+    return {"median_distance": float(np.median(d_real[:, 0])), "n": int(len(heldout_features)),
+            "n_train": int(len(train_features))}
+
+
+def neighbour_summary(gen_features: np.ndarray, heldout: dict[str, Any], train_features: np.ndarray,
+                      k: int = 1) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Check 2's numbers: median nearest-training distance of generated images, that of held-out real images
+    (``heldout``, from :func:`heldout_distances` over the same training features) and their ratio; also returns
+    the generated images' (distances, indices) for the grid."""
+    d_gen, i_gen = nearest_neighbours(gen_features, train_features, k)
+    median_gen, median_real = float(np.median(d_gen[:, 0])), float(heldout["median_distance"])
     summary = {"median_distance_generated": median_gen, "median_distance_heldout_real": median_real,
                "distance_ratio": median_gen / median_real if median_real > 0 else float("nan"),
-               "n_generated": int(len(gen_features)), "n_heldout": int(len(heldout_features)),
+               "n_generated": int(len(gen_features)), "n_heldout": int(heldout["n"]),
                "n_train": int(len(train_features))}
     return summary, d_gen, i_gen
 

@@ -115,6 +115,7 @@ def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: s
         "extractor_weights_path": str(extractor.weights), **extractor.protocol(), "splits": {},
     }
     raw = {split: load_images(root, split)[0].images for split in REFERENCE_SPLITS}
+    kept: dict[str, Features] = {}
     with atomic_directory(Path(out), REFERENCE_INFO) as tmp:
         for split in REFERENCE_SPLITS:
             images, adapted = fit_images(nchw(raw[split]), extractor)
@@ -123,7 +124,14 @@ def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: s
             features = M.extract_features(images, extractor, batch_size=batch_size or m.batch_size,
                                           progress=False, source=source)
             M.save_features(features, tmp / f"{split}.npz")
+            kept[split] = features
             summary["splits"][split] = {"n": len(features), "adapted": adapted}
+        # the nearest-neighbour check's held-out yardstick: the same for every run on the dataset, so found here once
+        t = time.perf_counter()
+        near = memo.heldout_distances(subset(kept["test"], memorisation_checked(m), m.seed + 1).for_metric("fid"),
+                                      kept["train"].for_metric("fid"))
+        summary["heldout_nearest"] = {**near, "for_checked": memorisation_checked(m), "seed": m.seed + 1,
+                                      "seconds": round(time.perf_counter() - t, 2)}  # n < for_checked: a small test split
         t = time.perf_counter()
         train_images = raw["train"]
         np.save(tmp / HASHES_FILE, memo.perceptual_hashes(train_images, dedup.hash, dedup.hash_size))
@@ -136,8 +144,7 @@ def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: s
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)
-            checked = min(m.n_fake, m.memorisation_samples or m.n_fake)  # as many as each run has checked
-            held_out = raw["test"][:checked]  # never in the bank it is searched in
+            held_out = raw["test"][: memorisation_checked(m)]  # never in the bank it is searched in
             result["memorisation"] = memo.hash_copies(
                 held_out, train_images, np.load(tmp / HASHES_FILE), method=dedup.hash, hash_size=dedup.hash_size,
                 threshold=dedup.threshold, min_correlation=dedup.min_correlation)
@@ -145,6 +152,11 @@ def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: s
     log.info("reference@%s: %s in %.1f s", dataset,
              ", ".join(f"{s} {v['n']}" for s, v in summary["splits"].items()), summary["seconds"])
     return summary
+
+
+def memorisation_checked(metrics: MetricsParams) -> int:
+    """How many samples of a run the memorisation checks look at: the first ``memorisation_samples`` (all when 0)."""
+    return min(metrics.n_fake, metrics.memorisation_samples or metrics.n_fake)
 
 
 def load_reference(ref_dir: str | Path, split: str) -> tuple[Features, dict[str, Any]]:
@@ -233,6 +245,12 @@ def write_metrics_stage(metrics: MetricsParams, dedup: DedupParams, run: str, da
     if ref.get("extractor_kind") != m.extractor:
         raise GanlabError(f"{Path(references_root) / dataset}: made with extractor {ref.get('extractor_kind')!r}, "
                           f"params ask for {m.extractor!r}; run `dvc repro reference@{dataset}`")
+    heldout = ref.get("heldout_nearest") or {}
+    if heldout.get("for_checked") != memorisation_checked(m) or heldout.get("seed") != m.seed + 1:
+        raise GanlabError(f"{Path(references_root) / dataset}: its held-out nearest distances are for "
+                          f"{heldout.get('for_checked')} checked samples (draw seed {heldout.get('seed')}), params "
+                          f"ask for {memorisation_checked(m)} (seed "
+                          f"{m.seed + 1}); run `dvc repro reference@{dataset}`")
     extractor = (get_extractor("evaluator", ref["extractor_weights_path"]) if m.extractor == "evaluator"
                  else get_extractor(m.extractor, ref["extractor_weights_path"]))
 
@@ -273,16 +291,16 @@ def write_metrics_stage(metrics: MetricsParams, dedup: DedupParams, run: str, da
     if images.shape[2:] != train_images.shape[1:3]:  # a run trained at a smaller train.image_size
         train_images, train_resized = as_trained(train_images, tuple(images.shape[2:]), dataset)
         train_hashes = memo.perceptual_hashes(train_images, dedup.hash, dedup.hash_size)  # the reference's: full size
-    checked = images[: m.memorisation_samples] if m.memorisation_samples else images
+    checked = images[: memorisation_checked(m)]
     memorisation = memo.hash_copies(checked, train_images, train_hashes, method=dedup.hash,
                                     hash_size=dedup.hash_size, threshold=dedup.threshold,
                                     min_correlation=dedup.min_correlation)
     if train_resized:
         memorisation["protocol"]["train_images"] = train_resized
-    # The nearest-neighbour check looks at the same first N samples as the hash check, against as many
-    # held-out real images: each costs a search of the whole training set (most of a run's metrics time at 10k)
+    # The nearest-neighbour check looks at the same first N samples as the hash check, against as many held-out
+    # real images: each costs a search of the whole training set, so the held-out images' (the same for every run)
+    # were searched once, by stage reference@<dataset>
     train_features = load_reference(ref_dir, "train")[0].for_metric("fid")
-    heldout = subset(load_reference(ref_dir, "test")[0], len(checked), m.seed + 1).for_metric("fid")
     summary, dists, idx = memo.neighbour_summary(fake.for_metric("fid")[: len(checked)], heldout, train_features,
                                                  m.nearest_k)
     memorisation["nearest"] = {**summary, "space": f"{extractor.name} {extractor.layers['fid']} features"}
