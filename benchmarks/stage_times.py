@@ -1,6 +1,6 @@
 """Every stage's seconds in one `dvc repro`, grouped as the hour's budget is: the fixed stages
-(data, evaluators, references, the sequence study, metrics, transfer, report) and the image runs'
-training.
+(the code manifests and data, evaluators, references, the sequence study, metrics, transfer, claims, report),
+the image runs' training and the claims' studies (the runs they compare, trained over seeds).
 
     .venv/bin/python benchmarks/stage_times.py [--log repro.log] [--json times.json] [-- DVC REPRO ARGS]
     .venv/bin/python benchmarks/stage_times.py --from-log repro.log    # the table of a log written before
@@ -28,11 +28,12 @@ from pathlib import Path
 
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 SEQUENCE_DATA = ("oracle", "coco-captions")  # the sequence study's runs train on these
+TRAINING_STUDIES = "claims' studies"  # study@<study>: training, like the image runs (not a fixed stage)
 
 
 def group(stage: str, sequence_runs: set[str]) -> str:
     kind, _, item = stage.partition("@")
-    if kind in ("fetch", "faces", "dedup", "toy", "oracle", "domains"):
+    if kind in ("code", "fetch", "faces", "dedup", "toy", "oracle", "domains"):
         return "data"
     if kind == "train":
         return "sequence study" if item in sequence_runs else "training (image runs)"
@@ -40,7 +41,9 @@ def group(stage: str, sequence_runs: set[str]) -> str:
         return "sequence study"
     if kind in ("metrics", "metrics-table"):
         return "metrics"
-    return {"evaluator": "evaluators", "reference": "references"}.get(kind, kind)  # transfer, report
+    if kind == "study":
+        return TRAINING_STUDIES
+    return {"evaluator": "evaluators", "reference": "references", "claim": "claims"}.get(kind, kind)  # transfer, report
 
 
 def sequence_runs() -> set[str]:
@@ -149,7 +152,7 @@ def main() -> None:
     print(f"\n{'group':24} {'stages':>6} {'seconds':>8} {'minutes':>8}")
     for name, values in groups.items():
         print(f"{name:24} {len(values):6d} {sum(values):8.1f} {sum(values) / 60:8.1f}")
-    fixed = sum(sum(v) for k, v in groups.items() if k != "training (image runs)")
+    fixed = sum(sum(v) for k, v in groups.items() if k not in ("training (image runs)", TRAINING_STUDIES))
     print(f"{'fixed stages':24} {'':6} {fixed:8.1f} {fixed / 60:8.1f}")
     print(f"{'dvc repro in all':24} {len(seconds):6d} {end:8.1f} {end / 60:8.1f}")
     print_parts(seconds)
