@@ -24,6 +24,7 @@ import torch
 import torch_fidelity
 
 from ganlab.data.datasets import load_images
+from ganlab.eval import fidelity
 from ganlab.eval import metrics as M
 from ganlab.eval.extractors import evaluator_extractor
 from ganlab.images import nchw
@@ -76,7 +77,7 @@ def main() -> None:
     t0 = time.perf_counter()
     theirs = torch_fidelity.calculate_metrics(
         input1=M.UInt8Images(fake_x), input2=M.UInt8Images(real_x), cuda=False, isc=True, fid=True, kid=True, prc=True,
-        batch_size=args.batch_size, cache=False, verbose=False, save_cpu_ram=True, **extractor.fidelity_kwargs())
+        batch_size=args.batch_size, cache=False, verbose=False, save_cpu_ram=True, **fidelity.calculate_metrics_kwargs(extractor))
     t_fid = time.perf_counter() - t0
     print(f"torch_fidelity.calculate_metrics, same images and extractor: {t_fid:.2f} s "
           f"(FID {theirs['frechet_inception_distance']:.4f}); peak RSS {peak_rss_mib():.0f} MiB")

@@ -4,6 +4,8 @@ and the checks that come before anything is built from a file."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -177,6 +179,20 @@ def test_a_generator_file_is_no_checkpoint_and_a_checkpoint_no_generator_file(tm
     with pytest.raises(UnreadableGenerator, match=r"old\.pt is a checkpoint, not a generator file"):
         load_generator(tmp_path / "old.pt")
 
+
+def test_a_loaded_generator_has_no_optimizers_and_loads_without_torch_dynamo(tmp_path):
+    """Building optimizers (and drawing weights on the meta device) imports torch._dynamo: 1.2 s of every
+    metrics stage's start-up, for nothing a sampler needs."""
+    path = export_generator(dcgan(), tmp_path / "generator.pt", step=1, channels_last=False)
+    loaded = load_generator(path)
+    assert loaded.optimizers == {}
+    with pytest.raises(GanlabError, match="built without optimizers"):
+        loaded.update("generator", loaded.nets["generator"](loaded.noise(2)).mean())
+    assert dcgan().optimizers  # built to train: it has them
+    code = ("import sys, torch; from ganlab.runs import load_generator; v = load_generator(sys.argv[1]); "
+            "v.nets.eval(); v.sample(v.noise(2)); print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_generator_export_load_round_trip_samples_the_same(tmp_path, channels_last):

@@ -1,10 +1,11 @@
 """What a module imports, read from the code: the one reader behind each stage's code deps and the no-cycle test.
 
-dvc.yaml's code deps decide what a code change re-runs. Listed by hand they drift (a module gains an import
+A stage's code deps decide what a code change re-runs. Listed by hand they drift (a module gains an import
 and its stage goes stale) or are made coarse to be safe (a whole folder, so editing one variant retrains every
 run). Parsed from the imports with ``ast`` (nothing is imported, so no torch), they are exact and fine-grained:
-``ganlab pipeline`` writes every stage's from the closure of its script's imports (ganlab.catalogue). The same
-reader gives tests/test_imports.py the package's import graph, so "what does this module import" has one answer.
+stage ``code`` writes each stage's manifest, data/code/<stage>.sha256, from the closure of its script's imports
+(ganlab.manifests), and each stage depends on its manifest alone. The same reader gives tests/test_imports.py
+the package's import graph, so "what does this module import" has one answer.
 
 An import inside a function counts as much as one at the top (it runs as surely when its function does, and a
 cycle hidden in a function is still a cycle); one under ``if TYPE_CHECKING:`` never runs and is left out. A

@@ -54,11 +54,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from ganlab.errors import GanlabError
 from ganlab.files import CHUNK, atomic_write
 from ganlab.models import registry
-from ganlab.models.base import DataSpec, Variant
+from ganlab.models.base import DataSpec, Variant, without_optimizers
 from ganlab.schema import from_dict, show
 
 MODELS = "models"  # DATA_ROOT/models/<run>: every run's folder
@@ -528,8 +529,8 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Vari
     after the file is checked (bytes, format, keys, config, data spec, weights against the config;
     see the module's docstring): UnreadableGenerator names the file and what is wrong.
 
-    Only the generator roles hold trained weights; call ``.sample(.noise(n))`` under no_grad
-    after ``.nets.eval()``.
+    Only the generator roles hold trained weights, and the variant has no optimizers: it is for
+    sampling. Call ``.sample(.noise(n))`` under no_grad after ``.nets.eval()``.
     """
     path = Path(path)
     if not path.is_file():
@@ -555,7 +556,8 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu") -> Vari
     for role, weights in roles.items():
         _tensors(weights, f"roles.{role}", path, error)
     _check_weights(cls, config, spec, roles, path)
-    variant = build_variant(cls.name, config, spec, device)
+    with without_optimizers():  # a generator file holds no optimizer state: it is loaded to sample from
+        variant = build_variant(cls.name, config, spec, device)
     if channels_last:
         variant.nets.to(memory_format=torch.channels_last)
     for role, weights in roles.items():
@@ -612,6 +614,28 @@ def _whole(value: Any, lo: int, hi: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 
 
+class _NoDrawsOnMeta(TorchFunctionMode):
+    """Random initialisers (``normal_``, ``uniform_`` ...) of meta tensors return the tensor untouched. A meta
+    tensor has no values to draw, so nothing changes but time: torch runs those draws through a Python path
+    that imports torch._dynamo, 1.2 s of every stage that checks a generator (metrics, report, claims)."""
+
+    DRAWS = frozenset([
+        *(getattr(torch.Tensor, name) for name in (
+            "normal_", "uniform_", "random_", "exponential_", "bernoulli_", "cauchy_", "geometric_", "log_normal_")),
+        *(getattr(torch.nn.init, name) for name in (  # these reach a mode before the tensor methods they call
+            "normal_", "uniform_", "trunc_normal_", "xavier_normal_", "xavier_uniform_", "kaiming_normal_",
+            "kaiming_uniform_", "orthogonal_", "sparse_")),
+    ])
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 - torch's protocol
+        kwargs = kwargs or {}
+        if func in self.DRAWS:
+            target = args[0] if args else kwargs.get("tensor")  # torch.nn.init passes it by keyword
+            if isinstance(target, torch.Tensor) and target.is_meta:
+                return target
+        return func(*args, **kwargs)
+
+
 def _check_weights(cls: type[Variant], config: Any, spec: DataSpec, roles: dict[str, dict[str, torch.Tensor]],
                    path: Path) -> None:
     """Refuse weights that do not fit the variant ``config`` and ``spec`` build, and a variant too large to
@@ -619,7 +643,7 @@ def _check_weights(cls: type[Variant], config: Any, spec: DataSpec, roles: dict[
     draw from the RNG) and each generator role's tensor names and shapes compared with the file's."""
     error = UnreadableGenerator
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _NoDrawsOnMeta(), without_optimizers():
             meta = cls(config, spec, torch.device("meta"))
     except Exception as exc:  # noqa: BLE001 - a variant refuses a config or data spec in its own words
         raise error(f"{path}: {cls.name} cannot be built from its config and data ({_first_line(exc)})") from None

@@ -1,5 +1,5 @@
-"""Feature extractors: the evaluator in torch-fidelity's registry, and Inception-v3 found only where
-its weights are (never downloaded), with a reason when it is not."""
+"""Feature extractors: the evaluator as plain torch and in torch-fidelity's registry, and Inception-v3
+found only where its weights are (never downloaded), with a reason when it is not."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
 from ganlab.errors import GanlabError
-from ganlab.eval import extractors
+from ganlab.eval import extractors, fidelity
 from ganlab.eval.evaluator import Evaluator, EvaluatorNet, save_evaluator
 from ganlab.eval.extractors import (
     EVALUATOR,
     INCEPTION,
     INCEPTION_FILE,
     ExtractorUnavailable,
-    FeatureExtractorEvaluator,
     adapt_images,
     find_inception_weights,
     get_extractor,
@@ -65,14 +64,29 @@ def random_inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_evaluator_is_registered_once() -> None:
-    assert FEATURE_EXTRACTORS_REGISTRY[EVALUATOR] is FeatureExtractorEvaluator
-    extractors.register()  # again: a no-op
+    assert FEATURE_EXTRACTORS_REGISTRY[EVALUATOR] is fidelity.FeatureExtractorEvaluator
+    fidelity.register()  # again: a no-op
 
 
 def test_another_class_under_the_evaluator_name_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(FEATURE_EXTRACTORS_REGISTRY, EVALUATOR, tf_inception.FeatureExtractorInceptionV3)
     with pytest.raises(GanlabError, match="already has a feature extractor"):
-        extractors.register()
+        fidelity.register()
+
+
+def test_inception_constants_are_torch_fidelitys() -> None:
+    assert extractors.URL_INCEPTION_V3 == tf_inception.URL_INCEPTION_V3
+    assert extractors.INCEPTION_INPUT == tf_inception.FeatureExtractorInceptionV3.INPUT_IMAGE_SIZE
+
+
+def test_the_evaluator_gives_the_same_features_through_torch_fidelity(tmp_path: Path) -> None:
+    ex = get_extractor("evaluator", random_evaluator(tmp_path / "ev.pt"))
+    x = torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8)
+    theirs = fidelity.create(ex).eval()
+    for mine, other in zip(ex.create()(x), theirs(x), strict=True):
+        assert torch.equal(mine, other)
+    with pytest.raises(GanlabError, match="provides features, logits"):
+        extractors.EvaluatorFeatures(ex.weights, ["pool3"])
 
 
 def test_the_extractor_is_an_explicit_choice(tmp_path: Path, no_downloads: Path) -> None:
@@ -111,7 +125,7 @@ def test_inception_from_a_local_file_extracts_and_states_its_protocol(no_downloa
     p = features.protocol
     assert p["extractor"] == INCEPTION and p["input_size"] == [299, 299] and "bilinear" in p["resize"]
     assert len(p["extractor_weights_sha256"]) == 64 and p["image_size"] == [28, 28]
-    assert ex.fidelity_kwargs()["feature_extractor_weights_path"] == str(random_inception_weights)
+    assert fidelity.calculate_metrics_kwargs(ex)["feature_extractor_weights_path"] == str(random_inception_weights)
 
 
 def test_inception_file_that_is_not_a_state_dict_is_refused(tmp_path: Path, no_downloads: Path) -> None:

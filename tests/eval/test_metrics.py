@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from torchvision.transforms.functional import gaussian_blur
 from ganlab.data.datasets import INFO_FILE, load_images, write_content
 from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import GanlabError
-from ganlab.eval import metrics
+from ganlab.eval import fidelity, metrics
 from ganlab.eval.config import EvaluatorConfig
 from ganlab.eval.evaluator import Evaluator, EvaluatorNet, save_evaluator, train_evaluator
 from ganlab.eval.extractors import Extractor, get_extractor
@@ -215,12 +217,51 @@ def test_equal_to_torch_fidelity_calculate_metrics(random_extractor: Extractor) 
     theirs = torch_fidelity.calculate_metrics(
         input1=UInt8Images(fake_x), input2=UInt8Images(real_x), cuda=False, isc=True, fid=True, kid=True, prc=True,
         kid_subsets=10, kid_subset_size=100, cache=False, verbose=False, save_cpu_ram=True,
-        **random_extractor.fidelity_kwargs())
+        **fidelity.calculate_metrics_kwargs(random_extractor))
     pairs = {"is_mean": "inception_score_mean", "is_std": "inception_score_std", "fid": "frechet_inception_distance",
              "kid_mean": "kernel_inception_distance_mean", "kid_std": "kernel_inception_distance_std",
              "precision": "precision", "recall": "recall"}
     for mine, key in pairs.items():
         assert ours[mine] == pytest.approx(theirs[key], rel=1e-6, abs=1e-9), mine
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_each_formula_equals_torch_fidelitys_bit_for_bit(monkeypatch: pytest.MonkeyPatch, blocks: bool) -> None:
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_isc import isc_features_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(700, 24)).astype(np.float32)
+    fake = (rng.normal(size=(500, 24)) * 1.2 + 0.3).astype(np.float32)
+    batch = 10000
+    if blocks:  # the distances in blocks of 64 rows, as torch-fidelity's save_cpu_ram path takes them
+        batch = 64
+        monkeypatch.setattr(metrics, "PR_BLOCK", batch)
+        monkeypatch.setattr(metrics, "PR_FULL", 0)
+    t = torch.from_numpy
+    isc = isc_features_to_metric(t(fake[:, :10]), 10, shuffle=True, rng_seed=metrics.SEED)
+    assert metrics.inception_score(fake[:, :10]) == {"is_mean": isc["inception_score_mean"],
+                                                     "is_std": isc["inception_score_std"]}
+    theirs_fid = fid_statistics_to_metric(fid_features_to_statistics(t(real)), fid_features_to_statistics(t(fake)),
+                                          verbose=False)
+    assert metrics.fid(real, fake) == theirs_fid["frechet_inception_distance"]
+    kid = kid_features_to_metric(t(fake), t(real), kid_subsets=7, kid_subset_size=300, rng_seed=metrics.SEED,
+                                 verbose=False)
+    assert metrics.kid(real, fake, 7, 300) == {"kid_mean": kid["kernel_inception_distance_mean"],
+                                               "kid_std": kid["kernel_inception_distance_std"]}
+    prc = prc_features_to_metric(t(fake), t(real), prc_neighborhood=3, prc_batch_size=batch, save_cpu_ram=blocks,
+                                 verbose=False)
+    assert metrics.precision_recall(real, fake, 3) == {"precision": prc["precision"], "recall": prc["recall"]}
+
+
+def test_the_metrics_stage_imports_neither_torch_fidelity_nor_torchvision() -> None:
+    """They import torch._dynamo, 1.9 s of every metrics stage's start-up; Inception-v3 imports them when chosen."""
+    code = ("import sys, ganlab.eval.pipeline, ganlab.eval.transfer; "
+            "print(sorted(m for m in ('torch_fidelity', 'torchvision', 'torch._dynamo') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_evaluate_images_takes_generator_output_and_a_real_set(random_extractor: Extractor) -> None:

@@ -1,10 +1,14 @@
-"""The feature extractors of the metrics, registered with torch-fidelity: the field's Inception-v3
-(when its weights are on this machine) and a dataset's evaluator network (ganlab.eval.evaluator).
+"""The feature extractors of the metrics: the field's Inception-v3 (torch-fidelity's, when its weights
+are on this machine) and a dataset's evaluator network (ganlab.eval.evaluator).
 
 Which network measures a number is an explicit choice (:func:`get_extractor`). When Inception-v3
 is asked for and its weights are not here, :func:`find_inception_weights` says why and where it
 looked; it never downloads and never falls back to the evaluator. The chosen extractor's name,
 weights sha256, input size and resize go into the protocol of every metric (:meth:`Extractor.protocol`).
+
+The evaluator runs as plain torch (:class:`EvaluatorFeatures`); torch-fidelity, which imports
+torchvision, is imported only to build Inception-v3, or to check ganlab's numbers against it
+(ganlab.eval.fidelity registers the evaluator in its registry).
 """
 
 from __future__ import annotations
@@ -16,10 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch_fidelity.feature_extractor_base import FeatureExtractorBase
-from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
-from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
-from torch_fidelity.utils import create_feature_extractor
+from torch import nn
 
 from ganlab.errors import GanlabError
 from ganlab.eval.evaluator import LAYOUT, load_evaluator
@@ -31,6 +32,10 @@ EVALUATOR = "ganlab-evaluator"
 KINDS = (INCEPTION, "evaluator")
 METRIC_KEYS = ("isc", "fid", "kid", "prc")  # torch-fidelity's names of the metrics that read features
 
+#: torch-fidelity's Inception-v3 weights (its URL_INCEPTION_V3; tests/eval/test_extractors.py checks they agree)
+URL_INCEPTION_V3 = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
+                    "weights-inception-2015-12-05-6726825d.pth")
+INCEPTION_INPUT = 299  # its FeatureExtractorInceptionV3.INPUT_IMAGE_SIZE (checked likewise)
 #: torch-fidelity's weights file, as torch.hub names it in its cache: <name>-<sha256 prefix>.pth
 INCEPTION_FILE = os.path.basename(URL_INCEPTION_V3)
 INCEPTION_SHA256_PREFIX = re.search(r"-([0-9a-f]{6,})\.pth$", INCEPTION_FILE).group(1)  # type: ignore[union-attr]
@@ -40,38 +45,23 @@ class ExtractorUnavailable(GanlabError):
     """The feature extractor asked for cannot be built here (weights missing or not the expected file)."""
 
 
-class FeatureExtractorEvaluator(FeatureExtractorBase):
-    """torch-fidelity's view of an evaluator network: uint8 (B, C, H, W) -> its penultimate
-    features (``features``, for FID/KID/PR) and its class logits (``logits``, for the Inception Score).
+class EvaluatorFeatures(nn.Module):
+    """An evaluator network as a feature extractor: uint8 (B, C, H, W) -> the requested outputs, in
+    ``features_list``'s order, of its penultimate features (``features``, for FID/KID/PR) and its
+    class logits (``logits``, for the Inception Score). Images must already have the evaluator's
+    channels and size. In eval mode, without gradients."""
 
-    Built by torch-fidelity from the registry with ``feature_extractor_weights_path`` naming the
-    evaluator's weights file; images must already have the evaluator's channels and size.
-    """
+    PROVIDED = ("features", "logits")
+    LAYER_FOR_METRIC = {"isc": "logits", "fid": "features", "kid": "features", "prc": "features"}
 
-    def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(name, features_list)
-        if feature_extractor_weights_path is None:
-            raise ExtractorUnavailable(f"feature extractor {name!r} needs feature_extractor_weights_path: "
-                                       "the evaluator's weights file")
-        self.net = load_evaluator(feature_extractor_weights_path).net
+    def __init__(self, weights: str | Path, features_list: list[str] | tuple[str, ...]) -> None:
+        super().__init__()
+        unknown = sorted(set(features_list) - set(self.PROVIDED))
+        if unknown or not features_list:
+            raise GanlabError(f"the evaluator provides {', '.join(self.PROVIDED)}; asked for {list(features_list)}")
+        self.features_list = tuple(features_list)
+        self.net = load_evaluator(weights).net.eval().requires_grad_(False)
         self.arch = dict(self.net.arch)
-
-    @staticmethod
-    def get_provided_features_list() -> tuple[str, ...]:
-        return "features", "logits"
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric: str) -> str:
-        return {"isc": "logits", "fid": "features", "kid": "features", "prc": "features"}[metric]
-
-    @staticmethod
-    def can_be_compiled() -> bool:
-        return False
-
-    @staticmethod
-    def get_dummy_input_for_compile() -> torch.Tensor:
-        return torch.zeros(1, 1, 28, 28, dtype=torch.uint8)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         c, s = self.arch["channels"], self.arch["size"]
@@ -83,19 +73,6 @@ class FeatureExtractorEvaluator(FeatureExtractorBase):
         return tuple(out[name].float() for name in self.features_list)
 
 
-def register() -> None:
-    """Register the evaluator with torch-fidelity (once; refuses a different class under its name)."""
-    existing = FEATURE_EXTRACTORS_REGISTRY.get(EVALUATOR)
-    if existing is None:
-        register_feature_extractor(EVALUATOR, FeatureExtractorEvaluator)
-    elif existing is not FeatureExtractorEvaluator:
-        raise GanlabError(f"torch-fidelity already has a feature extractor named {EVALUATOR!r}: "
-                          f"{existing.__module__}.{existing.__qualname__}")
-
-
-register()
-
-
 # --------------------------------------------------------------------------- the chosen extractor
 
 
@@ -104,7 +81,7 @@ class Extractor:
     """One feature extractor with its weights: what the metrics need to build it and to say how
     they measured."""
 
-    name: str  # torch-fidelity registry name
+    name: str  # torch-fidelity's registry name
     weights: Path
     weights_sha256: str
     channels: int  # channels the network takes; grey images are repeated to 3 for Inception-v3
@@ -126,21 +103,25 @@ class Extractor:
             "resize": self.resize,
         }
 
-    def create(self, device: str | torch.device = "cpu") -> FeatureExtractorBase:
-        """The torch-fidelity module, built through its registry, in eval mode on ``device``."""
+    def feature_names(self) -> list[str]:
+        """The outputs the metrics read, in the order :meth:`create`'s module returns them."""
+        return sorted(set(self.layers.values()))
+
+    def create(self, device: str | torch.device = "cpu") -> nn.Module:
+        """The network, in eval mode on ``device``: uint8 images -> a tuple of :meth:`feature_names`' outputs.
+        The evaluator is plain torch; Inception-v3 is torch-fidelity's module, built through its registry."""
         if hash_file(self.weights) != self.weights_sha256:  # the protocol must name the weights used
             raise ExtractorUnavailable(f"{self.weights} changed since it was chosen (sha256 was {self.weights_sha256})")
         try:
-            module = create_feature_extractor(self.name, sorted(set(self.layers.values())), cuda=False,
-                                              feature_extractor_weights_path=str(self.weights), verbose=False)
+            if self.name == EVALUATOR:
+                module: nn.Module = EvaluatorFeatures(self.weights, self.feature_names())
+            else:  # torch-fidelity imports torchvision: only for Inception-v3
+                from torch_fidelity.utils import create_feature_extractor
+                module = create_feature_extractor(self.name, self.feature_names(), cuda=False,
+                                                  feature_extractor_weights_path=str(self.weights), verbose=False)
         except (RuntimeError, KeyError) as exc:  # a state dict that does not fit the network
             raise ExtractorUnavailable(f"{self.weights}: not weights of {self.name} ({exc})") from None
-        return module.to(device)
-
-    def fidelity_kwargs(self) -> dict[str, Any]:
-        """The same choice as keyword arguments of ``torch_fidelity.calculate_metrics``."""
-        return {"feature_extractor": self.name, "feature_extractor_weights_path": str(self.weights),
-                **{f"feature_layer_{metric}": layer for metric, layer in self.layers.items()}}
+        return module.eval().to(device)
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, C, H, W) images as this network takes them: grey repeated to RGB for
@@ -239,7 +220,8 @@ def inception_extractor(weights: str | Path | None = None, check_hash: bool = Tr
         torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
         raise ExtractorUnavailable(f"Inception-v3 weights: {path} is not a plain state dict ({exc})") from None
-    size = FeatureExtractorInceptionV3.INPUT_IMAGE_SIZE
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3  # only for Inception-v3
+    size = INCEPTION_INPUT
     layers = {m: FeatureExtractorInceptionV3.get_default_feature_layer_for_metric(m) for m in METRIC_KEYS}
     return Extractor(
         name=INCEPTION, weights=path, weights_sha256=hash_file(path), channels=3, network_input=size,
@@ -258,7 +240,7 @@ def evaluator_extractor(weights: str | Path) -> Extractor:
         trained_on += f" (data {info['data_fingerprint']})"
     if "test_accuracy" in info:
         trained_on += f", test accuracy {info['test_accuracy']:.4f}"
-    layers = {m: FeatureExtractorEvaluator.get_default_feature_layer_for_metric(m) for m in METRIC_KEYS}
+    layers = {m: EvaluatorFeatures.LAYER_FOR_METRIC[m] for m in METRIC_KEYS}
     return Extractor(
         name=EVALUATOR, weights=path, weights_sha256=info["weights_sha256"], channels=arch["channels"],
         network_input=arch["size"], image_size=arch["size"], layers=layers, trained_on=trained_on,

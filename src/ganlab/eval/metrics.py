@@ -15,13 +15,17 @@ Two steps, so that the expensive one is done once per image set and can be cache
 into the protocol, and its headline numbers, which the metrics table (ganlab.report.metrics) and
 the report page (ganlab.report.page) read from it.
 
-The arithmetic is torch-fidelity's own (``isc_features_to_metric``, ``fid_statistics_to_metric``,
-``kid_features_to_metric``, ``prc_features_to_metric``), so these numbers equal what
-``torch_fidelity.calculate_metrics`` gives on the same images with the same extractor.
+The arithmetic is torch-fidelity's definitions, step for step: the same estimators, seeds, random
+draws, dtypes and order of operations, so these numbers equal what ``torch_fidelity.calculate_metrics``
+gives on the same images with the same extractor (tests/eval/test_metrics.py checks each function
+against torch-fidelity's, bit for bit, and the whole against calculate_metrics). They are written out
+here so that a metrics stage does not import torch-fidelity, which imports torchvision and, through
+it, torch._dynamo: 1.9 s of start-up in each of the 25 metrics stages (benchmarks/stage_startup.py).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import logging
@@ -32,11 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch_fidelity
-from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
-from torch_fidelity.metric_isc import isc_features_to_metric
-from torch_fidelity.metric_kid import kid_features_to_metric
-from torch_fidelity.metric_prc import prc_features_to_metric
 from tqdm.auto import tqdm
 
 from ganlab.data.datasets import load_images, read_info
@@ -113,11 +112,11 @@ def extract_features(images: np.ndarray | torch.Tensor, extractor: Extractor, *,
     if len(x) == 0:
         raise GanlabError("no images to extract features from")
     module = extractor.create(device)
-    parts: dict[str, list[torch.Tensor]] = {name: [] for name in module.get_requested_features_list()}
+    names = extractor.feature_names()  # the order of the module's outputs
+    parts: dict[str, list[torch.Tensor]] = {name: [] for name in names}
     for start in tqdm(range(0, len(x), batch_size), desc=f"features ({extractor.name})", unit="batch",
                       disable=not progress):
-        out = module.convert_features_tuple_to_dict(module(x[start : start + batch_size].to(device)))
-        for name, value in out.items():
+        for name, value in zip(names, module(x[start : start + batch_size].to(device)), strict=True):
             parts[name].append(value.float().cpu())
     arrays = {name: torch.cat(v).numpy() for name, v in parts.items()}
     protocol = {**extractor.protocol(), **(source or {}), "n": len(x), "image_size": list(x.shape[2:])}
@@ -194,23 +193,60 @@ def inception_score(logits: np.ndarray, splits: int = 10, seed: int = SEED) -> d
     """Salimans et al. (2016): exp E_x KL(p(y|x) || p(y)), over ``splits`` shuffled parts; mean and std."""
     if len(logits) < splits:
         raise GanlabError(f"the Inception Score needs at least {splits} images (one per split); got {len(logits)}")
-    out = isc_features_to_metric(_tensor(logits), splits, shuffle=True, rng_seed=seed)
-    return {"is_mean": out["inception_score_mean"], "is_std": out["inception_score_std"]}
+    x = _tensor(logits)
+    n = len(x)
+    x = x[np.random.RandomState(seed).permutation(n), :].double()  # the parts are a random partition
+    p, log_p = x.softmax(dim=1), x.log_softmax(dim=1)
+    scores = []
+    for i in range(splits):
+        part = slice(i * n // splits, (i + 1) * n // splits)
+        p_y = p[part].mean(dim=0, keepdim=True)  # the part's marginal class distribution
+        kl = p[part] * (log_p[part] - p_y.log())
+        scores.append(kl.sum(dim=1).mean().exp().item())
+    return {"is_mean": float(np.mean(scores)), "is_std": float(np.std(scores))}
 
 
 def fid_statistics(features: np.ndarray) -> dict[str, np.ndarray]:
     """Mean (D,) and covariance (D, D) of features (N, D): all FID needs of a set."""
-    return fid_features_to_statistics(_tensor(features))
+    x = _tensor(features).numpy()
+    return {"mu": np.mean(x, axis=0), "sigma": np.cov(x, rowvar=False)}
 
 
 def frechet_distance(stats_a: dict[str, np.ndarray], stats_b: dict[str, np.ndarray]) -> float:
-    """|mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)): the Frechet distance of two Gaussians."""
-    return fid_statistics_to_metric(stats_a, stats_b, verbose=False)["frechet_inception_distance"]
+    """|mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)): the Frechet distance of two Gaussians.
+    Tr((S_a S_b)^(1/2)) is the sum of the square roots of S_a S_b's eigenvalues (real and >= 0 in
+    exact arithmetic; their real parts, in floating point)."""
+    mu_a, sigma_a, mu_b, sigma_b = stats_a["mu"], stats_a["sigma"], stats_b["mu"], stats_b["sigma"]
+    if mu_a.ndim != 1 or mu_a.shape != mu_b.shape or sigma_a.ndim != 2 or sigma_a.shape != sigma_b.shape:
+        raise GanlabError(f"FID statistics of different shapes: mean {mu_a.shape} vs {mu_b.shape}, "
+                          f"covariance {sigma_a.shape} vs {sigma_b.shape}")
+    diff = mu_a - mu_b
+    eigenvalues = np.linalg.eigvals(sigma_a.dot(sigma_b)).astype("complex128")
+    tr_sqrt = np.sum(np.sqrt(eigenvalues).real)
+    return float(diff.dot(diff) + np.trace(sigma_a) + np.trace(sigma_b) - 2 * tr_sqrt)
 
 
 def fid(real: np.ndarray, fake: np.ndarray) -> float:
     """Heusel et al. (2017): the Frechet distance of Gaussians fitted to two feature sets."""
     return frechet_distance(fid_statistics(real), fid_statistics(fake))
+
+
+def _cubic_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """k(x, y) = (x.y / d + 1)^3 for each pair of rows (:data:`KID_KERNEL`)."""
+    return (np.matmul(x, y.T) * (1.0 / x.shape[1]) + 1) ** 3
+
+
+def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
+    """The unbiased estimate of MMD^2 between the rows of x and of y (m each) under the cubic kernel:
+    within-set kernel sums without their diagonals over m(m-1), minus twice the cross sum over m^2."""
+    k_xx, k_xy, k_yy = _cubic_kernel(x, x), _cubic_kernel(x, y), _cubic_kernel(y, y)
+    m = k_xx.shape[0]
+    within_x = (k_xx.sum(axis=1) - np.diagonal(k_xx)).sum()
+    within_y = (k_yy.sum(axis=1) - np.diagonal(k_yy)).sum()
+    cross = k_xy.sum(axis=0).sum()
+    mmd2 = (within_x + within_y) / (m * (m - 1))
+    mmd2 -= 2 * cross / (m * m)
+    return mmd2
 
 
 def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int = 1000,
@@ -220,9 +256,36 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int
     size = min(subset_size, len(real), len(fake))
     if size < 2:
         raise GanlabError(f"KID needs at least 2 images in each set; got {len(real)} real, {len(fake)} generated")
-    out = kid_features_to_metric(_tensor(fake), _tensor(real), kid_subsets=subsets, kid_subset_size=size,
-                                 rng_seed=seed, verbose=False)
-    return {"kid_mean": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"]}
+    fake_x, real_x = _tensor(fake).numpy(), _tensor(real).numpy()
+    if fake_x.shape[1] != real_x.shape[1]:
+        raise GanlabError(f"KID of features of different widths: {fake_x.shape[1]} vs {real_x.shape[1]}")
+    rng = np.random.RandomState(seed)
+    mmds = np.zeros(subsets)
+    for i in range(subsets):  # each subset: generated rows drawn first, then real ones
+        a = fake_x[rng.choice(len(fake_x), size, replace=False)]
+        b = real_x[rng.choice(len(real_x), size, replace=False)]
+        mmds[i] = _mmd2_unbiased(a, b)
+    return {"kid_mean": float(np.mean(mmds)), "kid_std": float(np.std(mmds))}
+
+
+PR_BLOCK = 10000  # rows of distances computed at once
+PR_FULL = 25_000_000  # up to this many real x generated pairs, one distance matrix serves both directions
+
+
+def _distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances (len(a), len(b)), ``b`` taken PR_BLOCK rows at a time."""
+    return torch.cat([torch.cdist(a, part) for part in b.split(PR_BLOCK)], dim=1)
+
+
+def _kth_neighbour(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Each row's distance to its k-th nearest other row (the (k+1)-th smallest: itself is the first)."""
+    return torch.cat([_distances(part, x).kthvalue(k + 1).values for part in x.split(PR_BLOCK)])
+
+
+def _covered(x: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
+    """Share of ``x``'s rows within ``radii`` of some centre (the k-NN manifold of ``centres``)."""
+    inside = [(_distances(part, centres) <= radii).any(dim=1).float() for part in x.split(PR_BLOCK)]
+    return torch.cat(inside).mean()
 
 
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict[str, float]:
@@ -231,10 +294,15 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict[str
     = share of real samples inside the generated manifold."""
     if min(len(real), len(fake)) <= k:
         raise GanlabError(f"precision/recall with k = {k} needs more than {k} images in each set")
-    big = len(real) * len(fake) > 25_000_000  # then distances in blocks: the same numbers, less memory
-    out = prc_features_to_metric(_tensor(fake), _tensor(real), prc_neighborhood=k, prc_batch_size=10000,
-                                 save_cpu_ram=big, verbose=False)
-    return {"precision": out["precision"], "recall": out["recall"]}
+    real_t, fake_t = _tensor(real), _tensor(fake)
+    radius_fake, radius_real = _kth_neighbour(fake_t, k), _kth_neighbour(real_t, k)
+    if len(real) * len(fake) <= PR_FULL:  # one matrix, read both ways
+        real_to_fake = torch.cat([_distances(part, fake_t) for part in real_t.split(PR_BLOCK)])
+        recall = (real_to_fake <= radius_fake).any(dim=1).float().mean()
+        precision = (real_to_fake.T <= radius_real).any(dim=1).float().mean()
+    else:  # blocks: the same comparisons, less memory
+        recall, precision = _covered(real_t, fake_t, radius_fake), _covered(fake_t, real_t, radius_real)
+    return {"precision": precision.item(), "recall": recall.item()}
 
 
 # --------------------------------------------------------------------------- all of them, with the protocol
@@ -351,7 +419,7 @@ def compute_metrics(fake: Features, real: Features, metrics: Collection[str] = M
         "image_size": {"real": real.protocol.get("image_size"), "fake": fake.protocol.get("image_size")},
         "generated": {k: v for k, v in fake.protocol.items() if k not in extractor_keys},
         "metrics": settings,
-        "torch_fidelity": torch_fidelity.__version__,
+        "torch_fidelity": importlib.metadata.version("torch-fidelity"),  # the definitions these numbers equal
     }
     return results
 

@@ -40,7 +40,7 @@ from ganlab.eval.svm import Standardizer, accuracy, select_c_and_refit
 from ganlab.files import write_json_atomic, write_text_atomic
 from ganlab.images import nchw, to_unit_range
 from ganlab.models import registry
-from ganlab.models.base import DataSpec
+from ganlab.models.base import DataSpec, without_optimizers
 from ganlab.schema import unknown_key_message
 from ganlab.train.config import RunParams, check_image_size
 
@@ -151,7 +151,7 @@ def _build(models: Mapping[str, RunParams], run_name: str, data_root: Path, seed
         h = w = run.train.image_size
     needs_labels = cls.conditional or cls.labelled
     spec = DataSpec((c, h, w), len(info.get("classes") or ()) if needs_labels else 0)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), without_optimizers():  # only its discriminator's features are read
         torch.manual_seed(seed)
         variant = runs.build_variant(run.variant, run.variant_config(), spec, "cpu")
     if ROLE not in variant.nets:

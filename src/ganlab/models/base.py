@@ -10,12 +10,17 @@ resume are the trainer's, once, for every variant.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from ganlab.errors import GanlabError
 
 # The one field helper of every params dataclass; a variant's Config declares its hyperparameters with it
 # (``from ganlab.models.base import hp``), and ``models.<run>.model`` is validated against them.
@@ -70,6 +75,21 @@ def phase_steps_error(phases: list[Phase], steps: int) -> str:
     return f"trains {parts} = {total} steps; train.steps must be {total}"
 
 
+_WITHOUT_OPTIMIZERS: ContextVar[bool] = ContextVar("without_optimizers", default=False)
+
+
+@contextmanager
+def without_optimizers() -> Iterator[None]:
+    """Variants built inside make no optimizers: one loaded to sample from (ganlab.runs.load_generator) or to
+    read a network's features (ganlab.eval.transfer) needs none, and torch.optim's first optimizer imports
+    torch._dynamo, 1.2 s of each metrics stage's start-up. Nothing is drawn from the RNG either way."""
+    token = _WITHOUT_OPTIMIZERS.set(True)
+    try:
+        yield
+    finally:
+        _WITHOUT_OPTIMIZERS.reset(token)
+
+
 class Variant(abc.ABC):
     """Base class of every model variant. Subclasses set ``Config`` and a docstring."""
 
@@ -121,7 +141,7 @@ class Variant(abc.ABC):
     def __init__(self, config: Any, data: DataSpec, device: torch.device) -> None:
         self.config, self.data, self.device = config, data, device
         self.nets = nn.ModuleDict(self.build()).to(device)
-        self.optimizers: dict[str, torch.optim.Optimizer] = self.make_optimizers()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {} if _WITHOUT_OPTIMIZERS.get() else self.make_optimizers()
 
     #: the roles whose weights make up the exported generator (``generator.pt``)
     generator_roles: ClassVar[tuple[str, ...]] = ("generator",)
@@ -148,6 +168,9 @@ class Variant(abc.ABC):
         gradient penalty's loss the gradient of its interpolates. ``role``'s gradients are the same
         either way, bit for bit (tests/models/test_base.py).
         """
+        if role not in self.optimizers:
+            raise GanlabError(f"{self.name}: no optimizer for {role!r}; a variant built without optimizers "
+                              "(to sample from, or for its features) does not train")
         optimizer = self.optimizers[role]
         params = [p for group in optimizer.param_groups for p in group["params"] if p.requires_grad]
         optimizer.zero_grad(set_to_none=True)
