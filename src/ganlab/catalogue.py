@@ -362,7 +362,8 @@ def derived_params(cat: Catalogue) -> dict[str, list[str]]:
 
 def claim_items(cat: Catalogue) -> list[str]:
     """dvc.yaml's claim@<claim> items: every registered claim (ganlab.claims) with what it reads, its study's folder
-    (or, for a claim that trains what it measures itself, its own code: a dependency it has anyway), and the params
+    (or, for a claim that trains what it measures itself, its own code: a dependency it has anyway), the folder its
+    measure reads beside it (an evaluator network; else its code again), and the params
     it reads beside claims.seeds: its study's section (its runs and seeds), or claims.own_seeds. Not the whole
     claims.studies: a change to the ring's runs leaves the grid's claims alone, and dvc.lock does not repeat every
     study's settings under every claim."""
@@ -373,9 +374,17 @@ def claim_items(cat: Catalogue) -> list[str]:
         if c.study and c.study not in cat.studies:
             raise GanlabError(f"claim {cid} compares the runs of study {c.study!r}, which params.yaml does not "
                               f"define under claims.studies ({', '.join(cat.studies) or 'none'})")
-        needs = f"data/studies/{c.study}" if c.study else f"{CODE_DIR}/{manifest_name('claim')}"
-        reads = f"claims.studies.{c.study}" if c.study else "claims.own_seeds"
-        items.append(f"{cid}: {{needs: {needs}, params: {reads}}}")
+        code = f"{CODE_DIR}/{manifest_name('claim')}"
+        needs = f"data/studies/{c.study}" if c.study else code
+        reads = code
+        if c.reads_evaluator:
+            datasets = cat.studies.get(c.study, [])
+            if len(datasets) != 1:
+                raise GanlabError(f"claim {cid} reads the evaluator of study {c.study!r}'s dataset; its runs train on "
+                                  f"{', '.join(datasets) or 'no dataset'}: give them one")
+            reads = f"data/evaluators/{datasets[0]}"
+        section = f"claims.studies.{c.study}" if c.study else "claims.own_seeds"
+        items.append(f"{cid}: {{needs: {needs}, reads: {reads}, params: {section}}}")
     return items
 
 

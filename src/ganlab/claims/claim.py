@@ -61,6 +61,8 @@ class Claim:
     published: tuple[dict[str, Any], ...] = ()
     notes: str = ""  # what a reader should know to read the verdict (a CPU-scale cut, a deviation)
     runs: tuple[str, ...] = field(default=())  # the study runs it reads (checked before measuring)
+    #: its measure reads the evaluator network of its study's dataset (data/evaluators/<dataset>): a dependency of its stage
+    reads_evaluator: bool = False
 
 
 CLAIMS: dict[str, Claim] = {}
