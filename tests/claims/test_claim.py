@@ -131,7 +131,17 @@ def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path
     claims_section(doc, default, profile)
     text = "\n".join(doc.lines)
     assert "**claims profile's**" in text and "2026-12-07" in text and "**not reproduced**" in text
-    assert "| 3 |" in text and doc.sections[0] == ("Claims", "claims")
+    assert "| 3 | claims profile |" in text and doc.sections[0] == ("Claims", "claims")
+
+    # a claim the profile has not measured yet is shown from the default run, and says so
+    other = _made_up({"a": {0: 7.0, 1: 8.0}, "b": {0: 2.0, 1: 3.0}})
+    registered(C.Claim(**{**other.__dict__, "id": "made-up-too"}))
+    V.write_claim(_params((0, 1)), "made-up-too", _study(tmp_path / "q", seeds=(0, 1)), default)
+    doc = Document(tmp_path)
+    claims_section(doc, default, profile)
+    text = "\n".join(doc.lines)
+    assert "| 3 | claims profile |" in text and "| 2 | default run |" in text and "**reproduced**" in text
+    assert text.index("claim-made-up-too") > 0
 
 
 def test_the_report_names_missing_claims():

@@ -93,7 +93,7 @@ def _figure(measured: Measured, path: Path) -> None:
 
     f = measured.figure_data
     runs = list(f["per_class"])
-    fig = Figure(figsize=(6 + 3.2 * len(runs), 3.8))
+    fig = Figure(figsize=(6 + 3.2 * len(runs), 4.4))
     ax = fig.add_subplot(1, len(runs) + 1, 1)
     names = list(next(iter(f["per_class"].values())))
     width = 0.8 / len(runs)
@@ -106,7 +106,7 @@ def _figure(measured: Measured, path: Path) -> None:
     ax.set_xlabel("class asked for")
     ax.set_ylabel("share the evaluator calls that class")
     ax.set_title("per class, mean over seeds", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below: the bars fill the axes
     for i, run in enumerate(runs):
         images, labels, seed = f["grids"][run]
         ax = fig.add_subplot(1, len(runs) + 1, i + 2)

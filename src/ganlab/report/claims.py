@@ -1,8 +1,8 @@
 """The report's Claims section, first on the page: every paper claim with its verdict, then each one's figure.
 
-It reads the claim stages' ``reports/claims/<claim>.json``, or, when ``reports/claims-profile/`` holds
-them, the claims profile's (more seeds; written by `ganlab profile claims` + `dvc repro` and committed with
-the command and date in its ``provenance.json``), and says which it shows. Our per-seed values and the
+It reads the claim stages' ``reports/claims/<claim>.json`` and, for each claim that ``reports/claims-profile/``
+holds, the claims profile's instead (more seeds; written by `ganlab profile claims` + `dvc repro` and committed
+with the command and date in its ``provenance.json``), and says which each row shows. Our per-seed values and the
 papers' own numbers are in separate tables.
 """
 
@@ -43,22 +43,26 @@ def load_claims(folder: Path) -> list[dict[str, Any]]:
 
 
 def claims_section(doc: Document, default: Path, profile: Path) -> None:
-    """The Claims section from ``profile`` (the claims profile's records) when it holds any, else ``default``."""
-    records, source = load_claims(profile), profile
-    if records:
+    """The Claims section: each claim's record from ``profile`` (the claims profile's) when it measured that claim,
+    else from ``default`` (the default run's), with which one each row shows. A claim added after the profile's
+    verdicts were kept is shown at the default's seeds, not left out."""
+    defaults = {r["claim"]: r for r in load_claims(default)}
+    profiled = {r["claim"]: r for r in load_claims(profile)}
+    records = [profiled.get(c) or defaults[c] for c in sorted(set(defaults) | set(profiled))]
+    shown = (f"These verdicts are the **default run's** (`{default.name}/`, at the default profile's seed count); "
+             "`ganlab profile claims` trains more seeds.")
+    if profiled:
         prov = {}
         if (profile / PROVENANCE).is_file():
             try:
                 prov = json.loads((profile / PROVENANCE).read_text())
             except ValueError:
                 prov = {}
-        shown = (f"These verdicts are the **claims profile's** (`{profile.name}/`: "
-                 f"{prov.get('command', 'command not recorded')}, {prov.get('date', 'date not recorded')}); "
-                 f"the default run's own, at its seed count, are in `{default.name}/`.")
-    else:
-        records, source = load_claims(default), default
-        shown = (f"These verdicts are the **default run's** (`{default.name}/`, at the default profile's seed "
-                 "count); `ganlab profile claims` trains more seeds.")
+        shown = (f"Each verdict is the **claims profile's** (`{profile.name}/`: "
+                 f"{prov.get('command', 'command not recorded')}, {prov.get('date', 'date not recorded')}) where "
+                 f"it measured the claim, else the default run's (`{default.name}/`, at its seed count): the table "
+                 "says which. The default run's own verdicts are all in "
+                 f"`{default.name}/`.")
     doc.section("Claims", "claims", "Each paper's central claim, measured on our runs over seeds and judged by a "
                 "rule fixed in code before the runs (ganlab.claims): reproduced, not reproduced or inconclusive. "
                 "The rule is applied to every seed, never to the best one. " + (shown if records else ""))
@@ -66,15 +70,16 @@ def claims_section(doc: Document, default: Path, profile: Path) -> None:
         doc.lines += ["*No claim has been measured yet: `dvc repro` runs the claim@<claim> stages.*", ""]
         doc.missing.append(str(default))
         return
-    doc.lines += ["| claim | paper | verdict | seeds | parts |", "|---|---|---|---|---|"]
+    doc.lines += ["| claim | paper | verdict | seeds | from | parts |", "|---|---|---|---|---|---|"]
     for r in records:
         parts = "; ".join(f"{p['measure']}: {p['a']}{' vs ' + p['b'] if p.get('b') else ''} {p['verdict']}"
                           for p in r.get("parts", []))
+        source = "claims profile" if r["_folder"] == profile else "default run"
         doc.lines.append(f"| [{r['title']}](#claim-{r['claim']}) | {r['paper']} | **{r['verdict']}** | "
-                         f"{r['n_seeds']} | {parts} |")
+                         f"{r['n_seeds']} | {source} | {parts} |")
     doc.lines.append("")
     for r in records:
-        claim_detail(doc, r, source)
+        claim_detail(doc, r, r["_folder"])
 
 
 def claim_detail(doc: Document, r: dict[str, Any], folder: Path) -> None:
