@@ -143,6 +143,28 @@ def test_losses_are_logged_with_dvclive(tmp_path):
     assert rows[0].split("\t")[:2] == ["step", "loss_d"] and len(rows) == 1 + 4  # a row per logged step
 
 
+def test_a_trainer_ends_when_another_in_the_project_removed_dvclives_step_signal(tmp_path, monkeypatch):
+    # In a DVC project every trainer's dvclive marks its steps in one file, and its end() removes the file after
+    # checking it is there: a study's seeds, trained side by side, race in between (a CI run failed on it).
+    project = tmp_path / "project"
+    (project / ".dvc").mkdir(parents=True)
+    monkeypatch.setenv("DVC_ROOT", str(project))
+    signal_file = project / ".dvc" / "tmp" / "exps" / "run" / "DVCLIVE_STEP_COMPLETED"
+    real_exists = os.path.exists
+
+    def exists_then_removed_by_the_other(path):
+        found = real_exists(path)
+        if found and Path(path) == signal_file:
+            os.remove(path)  # the other trainer's end(), between this check and the removal that follows it
+        return found
+
+    monkeypatch.setattr(os.path, "exists", exists_then_removed_by_the_other)
+    x, y = data()
+    summary = Trainer(make("gan"), x, y, config(), project / "run").fit(progress=False)
+    assert summary["step"] == 4 and (project / "run" / "generator.pt").is_file()
+    assert not signal_file.exists()
+
+
 # --------------------------------------------------------------------------- resume safety and precision
 
 

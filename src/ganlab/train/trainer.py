@@ -438,7 +438,7 @@ class Trainer:
             for s, h in previous.items():
                 signal.signal(s, h)
             if live is not None:
-                live.end()
+                _end_live(live)
         finished = self.step >= c.steps
         fields = summary(finished)
         if self.writer and finished:
@@ -548,6 +548,21 @@ class Trainer:
         with atomic_write(path) as fh:
             np.save(fh, points.numpy().astype(np.float32))
         return [path]
+
+
+def _end_live(live: Any) -> None:
+    """``live.end()``, where another trainer in the same DVC project may remove dvclive's step signal first.
+
+    Inside a DVC project dvclive marks each step in one file of the project, .dvc/tmp/exps/run/
+    DVCLIVE_STEP_COMPLETED (for the VS Code extension), and ``end`` removes it after checking that it exists.
+    Two trainers in one project (a study's seeds side by side) race between that check and the removal; the one
+    that loses finds the file gone. The removal is the last thing ``end`` does, so nothing is left undone.
+    """
+    try:
+        live.end()
+    except FileNotFoundError as e:
+        if Path(e.filename or "").name != "DVCLIVE_STEP_COMPLETED":
+            raise
 
 
 def _drop_logged_after(folder: Path, step: int) -> None:
