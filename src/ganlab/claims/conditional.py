@@ -31,13 +31,9 @@ FOLLOWS = 0.9  # the rule's bound: nine samples in ten are the class asked for (
 
 def evaluator_of(dataset: str, data_root: Path):
     """The evaluator network of ``dataset`` as the metrics' extractor (DATA_ROOT/evaluators/<dataset>)."""
-    from ganlab.eval.evaluator import WEIGHTS_FILE
-    from ganlab.eval.extractors import get_extractor
+    from ganlab.eval.pipeline import evaluator_extractor
 
-    weights = data_root / "evaluators" / dataset / WEIGHTS_FILE
-    if not weights.is_file():
-        raise GanlabError(f"{weights}: no evaluator for {dataset}; run `dvc repro evaluator@{dataset}` first")
-    return get_extractor("evaluator", weights)
+    return evaluator_extractor(dataset, data_root)
 
 
 def follows_label(generator: Path, extractor, seed: int, n: int = N_SAMPLES) -> dict:

@@ -62,12 +62,17 @@ def choose_extractor(metrics_params: MetricsParams, evaluator_dataset: str, data
     """The network ``metrics.extractor`` names: the evaluator trained on ``evaluator_dataset``
     (DATA_ROOT/evaluators/<dataset>/evaluator.pt) or Inception-v3 from its local weights."""
     if metrics_params.extractor == "evaluator":
-        weights = Path(data_root) / "evaluators" / evaluator_dataset / WEIGHTS_FILE
-        if not weights.is_file():
-            raise GanlabError(f"{weights}: no evaluator for {evaluator_dataset}; run "
-                              f"`dvc repro evaluator@{evaluator_dataset}` first")
-        return get_extractor("evaluator", weights)
+        return evaluator_extractor(evaluator_dataset, data_root)
     return get_extractor(metrics_params.extractor, metrics_params.inception_weights or None)
+
+
+def evaluator_extractor(dataset: str, data_root: str | Path) -> Extractor:
+    """The evaluator network trained on ``dataset`` (DATA_ROOT/evaluators/<dataset>/evaluator.pt, stage
+    evaluator@<dataset>) as an extractor: the metrics' and the claims' classifier."""
+    weights = Path(data_root) / "evaluators" / dataset / WEIGHTS_FILE
+    if not weights.is_file():
+        raise GanlabError(f"{weights}: no evaluator for {dataset}; run `dvc repro evaluator@{dataset}` first")
+    return get_extractor("evaluator", weights)
 
 
 def fit_images(images: torch.Tensor, extractor: Extractor) -> tuple[torch.Tensor, str]:
