@@ -29,7 +29,7 @@ PROVENANCE = "provenance.json"  # beside kept verdicts: the command that made th
 
 
 #: the modules that register claims, in the order their claims are listed (dvc.yaml, `ganlab claims`, the report)
-FAMILIES = ("ganlab.claims.toy", "ganlab.claims.conditional")
+FAMILIES = ("ganlab.claims.toy", "ganlab.claims.conditional", "ganlab.claims.infogan")
 
 
 def _load_all() -> None:
