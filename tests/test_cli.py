@@ -130,3 +130,19 @@ def test_train_refuses_a_bad_image_size_in_one_line_with_exit_2(tmp_path, caplog
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and message in errors[0] and "\n" not in errors[0], errors
     assert not (tmp_path / "out").exists()
+
+
+def test_claims_keep_only_one_claim_records_its_command_and_an_unknown_one_exits_2(tmp_path, monkeypatch, caplog):
+    claims = tmp_path / "reports" / "claims"
+    claims.mkdir(parents=True)
+    for cid in ("alpha", "beta"):
+        (claims / f"{cid}.json").write_text(json.dumps({"claim": cid, "verdict": "reproduced", "seeds": [0, 1, 2]}))
+        (claims / f"{cid}.png").write_bytes(b"png")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["claims", "--keep", "kept", "--only", "beta", "--command", "dvc repro claim@beta"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["beta.json", "beta.png", "provenance.json"]
+    prov = json.loads((tmp_path / "kept" / "provenance.json").read_text())["claims"]
+    assert list(prov) == ["beta"] and prov["beta"]["command"] == "dvc repro claim@beta"
+    result = runner.invoke(app, ["claims", "--keep", "kept", "--only", "gamma"])
+    assert result.exit_code == 2 and "gamma" in caplog.text

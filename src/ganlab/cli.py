@@ -139,16 +139,20 @@ def claims(
                                         "`dvc repro` does not overwrite them: reports/claims-profile for the claims profile."),
     command: str = typer.Option("ganlab profile claims && dvc repro $(ganlab claims --stages)", help="With --keep: "
                                 "the command that produced them, as recorded."),
+    only: Optional[str] = typer.Option(None, "--only", help="With --keep: these claims only (comma-separated ids); "
+                                       "the others kept there stay as they were, with their own provenance."),
 ) -> None:
     """List the registered paper claims, each with its paper, study and rule; or keep a profile's verdicts."""
-    from ganlab.claims.verdict import CLAIMS_DIR, all_claims, keep_claims
+    from ganlab.claims.keep import keep_claims
+    from ganlab.claims.verdict import CLAIMS_DIR, all_claims
 
     found = all_claims()
     if stages:
         typer.echo(" ".join(f"claim@{cid}" for cid in found))
         return
     if keep is not None:
-        run_guarded(keep_claims, Path(CLAIMS_DIR), keep, command)
+        chosen = [c.strip() for c in only.split(",") if c.strip()] if only else []
+        run_guarded(keep_claims, Path(CLAIMS_DIR), keep, command, chosen, found)
         return
     for cid, c in found.items():
         typer.echo(f"{cid:28s} {c.paper}; study: {c.study or '(trains its own networks)'}")

@@ -126,12 +126,14 @@ def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path
 
     registered(_made_up({"a": {0: 1.0, 1: 1.0, 2: 1.0}, "b": {0: 2.0, 1: 3.0, 2: 1.0}}))
     V.write_claim(_params((0, 1, 2)), "made-up", _study(tmp_path / "p"), profile)
-    write_json_atomic(profile / PROVENANCE, {"command": "ganlab profile claims && dvc repro", "date": "2026-12-07"})
+    write_json_atomic(profile / PROVENANCE, {"claims": {"made-up": {"command": "ganlab profile claims && dvc repro",
+                                                                  "date": "2026-12-07", "commit": "0123456789abcdef"}}})
     doc = Document(tmp_path)
     claims_section(doc, default, profile)
     text = "\n".join(doc.lines)
-    assert "**claims profile's**" in text and "2026-12-07" in text and "**not reproduced**" in text
-    assert "| 3 | claims profile |" in text and doc.sections[0] == ("Claims", "claims")
+    assert "**claims profile's**" in text and "**not reproduced**" in text
+    assert "| 3 | claims profile, 2026-12-07 |" in text and doc.sections[0] == ("Claims", "claims")
+    assert "Measured by the claims profile: `ganlab profile claims && dvc repro`, 2026-12-07, commit 0123456789ab." in text
 
     # a claim the profile has not measured yet is shown from the default run, and says so
     other = _made_up({"a": {0: 7.0, 1: 8.0}, "b": {0: 2.0, 1: 3.0}})
@@ -140,7 +142,7 @@ def test_the_report_shows_the_profile_verdicts_when_present_and_says_so(tmp_path
     doc = Document(tmp_path)
     claims_section(doc, default, profile)
     text = "\n".join(doc.lines)
-    assert "| 3 | claims profile |" in text and "| 2 | default run |" in text and "**reproduced**" in text
+    assert "| 3 | claims profile, 2026-12-07 |" in text and "| 2 | default run |" in text and "**reproduced**" in text
     assert text.index("claim-made-up-too") > 0
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganlab.claims import keep as K
 from ganlab.claims import verdict as V
 from ganlab.claims.config import ClaimsParams, StudyParams
 from ganlab.claims.study import read_study, run_study, seed_dir
@@ -17,6 +18,7 @@ from ganlab.data.config import ModesProtocolParams, RingParams, ToyParams
 from ganlab.data.toy import write_toy
 from ganlab.data.toy2d import RING, write_toy2d
 from ganlab.errors import GanlabError
+from ganlab.files import write_json_atomic
 from ganlab.schema import from_dict
 from ganlab.train.config import RunParams
 
@@ -108,14 +110,40 @@ def test_the_registered_claims_run_end_to_end_on_tiny_studies(data_root, tmp_pat
 
     # the profile's verdicts are kept beside the default's, with where they came from
     kept = tmp_path / "claims-profile"
-    V.keep_claims(out, kept, "ganlab profile claims && dvc repro")
-    prov = json.loads((kept / V.PROVENANCE).read_text())
-    assert prov["command"] == "ganlab profile claims && dvc repro" and prov["seeds"] == [[0, 1], [0, 1, 2]]
+    K.keep_claims(out, kept, "ganlab profile claims && dvc repro")
+    prov = K.read_provenance(kept)
+    assert set(prov) == {"mode-collapse-ring", "gan-1d-converges", "gan-saturating-loss"}
+    assert prov["mode-collapse-ring"]["seeds"] == [0, 1] and prov["gan-1d-converges"]["seeds"] == [0, 1, 2]
+    assert {p["command"] for p in prov.values()} == {"ganlab profile claims && dvc repro"}
     assert (kept / "mode-collapse-ring.json").read_bytes() == (out / "mode-collapse-ring.json").read_bytes()
+
+    # keeping one claim again replaces its record and provenance, and leaves the others' as they were
+    ring = json.loads((out / "mode-collapse-ring.json").read_text())
+    write_json_atomic(out / "mode-collapse-ring.json", {**ring, "verdict": "inconclusive"})
+    before = {p.name: p.read_bytes() for p in kept.iterdir() if p.name != K.PROVENANCE}
+    K.keep_claims(out, kept, "dvc repro claim@mode-collapse-ring", only=["mode-collapse-ring"])
+    again = K.read_provenance(kept)
+    assert again["mode-collapse-ring"]["command"] == "dvc repro claim@mode-collapse-ring"
+    assert {c: p for c, p in again.items() if c != "mode-collapse-ring"} == {
+        c: p for c, p in prov.items() if c != "mode-collapse-ring"}
+    changed = [n for n, b in before.items() if (kept / n).read_bytes() != b]
+    assert changed == ["mode-collapse-ring.json"]
+    with pytest.raises(GanlabError, match="no-such-claim"):
+        K.keep_claims(out, kept, "x", only=["no-such-claim"])
+
     (kept / "notes.txt").write_text("mine")
     with pytest.raises(GanlabError, match="'notes.txt', which is not a kept claim"):
-        V.keep_claims(out, kept, "again")
+        K.keep_claims(out, kept, "again")
     assert (kept / "notes.txt").read_text() == "mine"
+
+
+def test_provenance_of_the_first_format_is_read_for_each_claim_it_lists(tmp_path):
+    (tmp_path / K.PROVENANCE).write_text(json.dumps({"command": "c", "date": "2026-12-01", "commit": "abc",
+                                                     "claims": ["x", "y"], "seeds": [[0, 1, 2]]}))
+    assert K.read_provenance(tmp_path) == {"x": {"command": "c", "date": "2026-12-01", "commit": "abc"},
+                                           "y": {"command": "c", "date": "2026-12-01", "commit": "abc"}}
+    (tmp_path / K.PROVENANCE).write_text("not json")
+    assert K.read_provenance(tmp_path) == {} and K.read_provenance(tmp_path / "absent") == {}
 
 
 def test_a_claim_on_a_study_trained_without_its_run_says_which(data_root, tmp_path):

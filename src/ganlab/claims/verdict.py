@@ -1,4 +1,4 @@
-"""Claims measured and judged: stage claim@<claim> (:func:`write_claim`) and the kept verdicts of a profile.
+"""Claims measured and judged: stage claim@<claim> (:func:`write_claim`); a profile's are kept by :mod:`ganlab.claims.keep`.
 
 The registered claims (:mod:`ganlab.claims.claim`) are defined in their families' modules (ganlab.claims.toy);
 this module loads them, measures one on its study's runs, applies its rule and writes its record, figure and
@@ -8,7 +8,6 @@ verdict.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import time
 from pathlib import Path
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 
 CLAIMS_DIR = "reports/claims"
 VERDICT_SUFFIX = ".verdict.json"  # reports/claims/<claim>.verdict.json: the stage's metrics file
-PROVENANCE = "provenance.json"  # beside kept verdicts: the command that made them, when, from which commit
 
 
 #: the modules that register claims, in the order their claims are listed (dvc.yaml, `ganlab claims`, the report)
@@ -111,47 +109,3 @@ def write_claim(claims: ClaimsParams, claim_id: str, data_root: str | Path, out_
                                                             "n_seeds": result["n_seeds"]})
     log.info("claim@%s: %s over %d seeds", c.id, result["verdict"], len(seeds))
     return result
-
-
-def keep_claims(source: str | Path, dest: str | Path, command: str) -> list[Path]:
-    """Copy the claim records and figures of ``source`` (reports/claims) into ``dest`` with a provenance.json
-    (the command, the date, the git commit), replacing the ones kept there before. ``dest`` holds nothing else
-    (but its README.md): a file there that is no claim's record or figure is someone else's, and stops it."""
-    import datetime
-    import subprocess
-
-    from ganlab.files import atomic_write
-
-    source, dest = Path(source), Path(dest)
-    records = sorted(p for p in source.glob("*.json")) if source.is_dir() else []
-    records = [p for p in records if "claim" in json.loads(p.read_text())]  # not the .verdict.json files
-    if not records:
-        raise GanlabError(f"{source}: no claim records to keep; run the claim stages first "
-                          "(`dvc repro $(ganlab claims --stages)`)")
-    ids = {p.stem for p in records}
-    known = ids | set(all_claims())  # a kept claim no longer registered is still ours
-    if dest.exists():
-        foreign = [p.name for p in sorted(dest.iterdir())
-                   if not (p.name in (PROVENANCE, "README.md") or (p.suffix in (".json", ".png") and p.is_file()
-                                                    and p.stem in known))]
-        if foreign:
-            raise GanlabError(f"{dest}: holds {foreign[0]!r}, which is not a kept claim; keep the verdicts in a "
-                              "folder of their own")
-    dest.mkdir(parents=True, exist_ok=True)
-    written = []
-    for record in records:
-        for path in (record, record.with_suffix(".png")):
-            if path.is_file():
-                with atomic_write(dest / path.name) as fh:
-                    fh.write(path.read_bytes())
-                written.append(dest / path.name)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                                cwd=source.resolve().parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown (not a git checkout)"
-    seeds = sorted({tuple(json.loads(r.read_text()).get("seeds", [])) for r in records})
-    write_json_atomic(dest / PROVENANCE, {"command": command, "date": datetime.date.today().isoformat(),
-                                          "commit": commit, "claims": sorted(ids), "seeds": [list(s) for s in seeds]})
-    log.info("kept %d claims in %s", len(records), dest)
-    return written

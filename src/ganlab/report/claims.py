@@ -2,7 +2,7 @@
 
 It reads the claim stages' ``reports/claims/<claim>.json`` and, for each claim that ``reports/claims-profile/``
 holds, the claims profile's instead (more seeds; written by `ganlab profile claims` + `dvc repro` and committed
-with the command and date in its ``provenance.json``), and says which each row shows. Our per-seed values and the
+with each claim's command and date in its ``provenance.json``), and says which each row shows. Our per-seed values and the
 papers' own numbers are in separate tables.
 """
 
@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ganlab.claims.verdict import PROVENANCE  # in reports/claims-profile: the command that wrote it, and when
+from ganlab.claims.keep import PROVENANCE, read_provenance  # reports/claims-profile: per claim, the command and date
 from ganlab.report.document import Document
 
 
@@ -51,18 +51,12 @@ def claims_section(doc: Document, default: Path, profile: Path) -> None:
     records = [profiled.get(c) or defaults[c] for c in sorted(set(defaults) | set(profiled))]
     shown = (f"These verdicts are the **default run's** (`{default.name}/`, at the default profile's seed count); "
              "`ganlab profile claims` trains more seeds.")
+    provenance = read_provenance(profile) if profiled else {}
     if profiled:
-        prov = {}
-        if (profile / PROVENANCE).is_file():
-            try:
-                prov = json.loads((profile / PROVENANCE).read_text())
-            except ValueError:
-                prov = {}
-        shown = (f"Each verdict is the **claims profile's** (`{profile.name}/`: "
-                 f"{prov.get('command', 'command not recorded')}, {prov.get('date', 'date not recorded')}) where "
-                 f"it measured the claim, else the default run's (`{default.name}/`, at its seed count): the table "
-                 "says which. The default run's own verdicts are all in "
-                 f"`{default.name}/`.")
+        shown = (f"Each verdict is the **claims profile's** (`{profile.name}/`, with the command and date that "
+                 "measured it beside its figure) where it measured the claim, else the default run's "
+                 f"(`{default.name}/`, at its seed count): the table says which. The default run's own verdicts "
+                 f"are all in `{default.name}/`.")
     doc.section("Claims", "claims", "Each paper's central claim, measured on our runs over seeds and judged by a "
                 "rule fixed in code before the runs (ganlab.claims): reproduced, not reproduced or inconclusive. "
                 "The rule is applied to every seed, never to the best one. " + (shown if records else ""))
@@ -74,17 +68,24 @@ def claims_section(doc: Document, default: Path, profile: Path) -> None:
     for r in records:
         parts = "; ".join(f"{p['measure']}: {p['a']}{' vs ' + p['b'] if p.get('b') else ''} {p['verdict']}"
                           for p in r.get("parts", []))
-        source = "claims profile" if r["_folder"] == profile else "default run"
+        kept = provenance.get(r["claim"], {})
+        source = (f"claims profile, {kept.get('date', 'date not recorded')}" if r["_folder"] == profile
+                  else "default run")
         doc.lines.append(f"| [{r['title']}](#claim-{r['claim']}) | {r['paper']} | **{r['verdict']}** | "
                          f"{r['n_seeds']} | {source} | {parts} |")
     doc.lines.append("")
     for r in records:
-        claim_detail(doc, r, r["_folder"])
+        claim_detail(doc, r, r["_folder"], provenance.get(r["claim"]) if r["_folder"] == profile else None)
 
 
-def claim_detail(doc: Document, r: dict[str, Any], folder: Path) -> None:
+def claim_detail(doc: Document, r: dict[str, Any], folder: Path, kept: dict[str, Any] | None = None) -> None:
+    """One claim's rule, values, published numbers and figure; ``kept``: where a kept verdict came from."""
     doc.lines += [f'<a id="claim-{r["claim"]}"></a>', "", f"### {r['title']}: {r['verdict']} ({r['n_seeds']} seeds)",
                   "", f"*{r['paper']}.* {r['statement']}", ""]
+    if kept is not None:
+        doc.lines += [f"Measured by the claims profile: `{kept.get('command', 'command not recorded')}`, "
+                      f"{kept.get('date', 'date not recorded')}, commit {str(kept.get('commit', 'not recorded'))[:12]}.",
+                      ""]
     doc.lines += ["Rule, fixed before the runs:", ""] + [f"- {t}" for t in r.get("rule", [])] + [""]
     if r.get("notes"):
         doc.lines += [r["notes"], ""]
