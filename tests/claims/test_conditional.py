@@ -15,12 +15,9 @@ from ganlab.claims import conditional as C
 from ganlab.claims import verdict as V
 from ganlab.claims.config import ClaimsParams, StudyParams
 from ganlab.claims.study import run_study
-from ganlab.data.datasets import write_content
-from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import GanlabError
 from ganlab.eval import metrics as M
 from ganlab.eval import pipeline
-from ganlab.eval.evaluator import Evaluator, EvaluatorNet, save_evaluator
 from ganlab.eval.extractors import get_extractor
 from ganlab.runs import build_variant, export_generator
 from ganlab.schema import from_dict
@@ -31,31 +28,14 @@ CLASSES = [str(k) for k in range(10)]
 TRAIN = {"steps": 2, "batch_size": 8, "sample_every": 2, "checkpoint_every": 2, "log_every": 1, "n_samples": 20}
 
 
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    """A labelled 28-px dataset 'mnist' of noise and a random evaluator network of its ten classes."""
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    splits = {s: ImageSplit(rng.integers(0, 256, (40, 28, 28, 1), dtype=np.uint8), np.arange(40) % 10)
-              for s in ("train", "test")}
-    folder = root / "mnist"
-    folder.mkdir()
-    info = write_content(ImageData(splits, CLASSES), folder)
-    (folder / "dataset.json").write_text(json.dumps({"name": "mnist", **info}))
-    torch.manual_seed(0)
-    net = EvaluatorNet(1, 10, 28, width=4, features=16).eval()
-    save_evaluator(Evaluator(net, {"dataset": "mnist", "classes": CLASSES}), root / "evaluators" / "mnist" / "evaluator.pt")
-    return root
-
-
 def _run(variant, **model):
     return from_dict(RunParams, {"variant": variant, "data": "mnist", "model": model, "train": TRAIN}, "models.r")
 
 
-def test_follows_label_counts_the_samples_read_as_the_class_asked_for(data_root, tmp_path, monkeypatch):
+def test_follows_label_counts_the_samples_read_as_the_class_asked_for(mnist_root, tmp_path, monkeypatch):
     generator = export_generator(build_variant("cgan", {"hidden": 8}, {"shape": [1, 28, 28], "n_classes": 10}),
                                  tmp_path / "generator.pt", step=0, channels_last=False)
-    extractor = get_extractor("evaluator", data_root / "evaluators" / "mnist" / "evaluator.pt")
+    extractor = get_extractor("evaluator", mnist_root / "evaluators" / "mnist" / "evaluator.pt")
     requested = torch.arange(40) % 10
     read_as = requested.clone()
     read_as[[0, 11, 22, 13]] = 9  # four samples read as a 9: of classes 0, 1, 2 and 3 (each has four samples)
@@ -76,11 +56,11 @@ def test_follows_label_counts_the_samples_read_as_the_class_asked_for(data_root,
     assert got["chance"] == 0.1
 
 
-def test_the_claim_runs_end_to_end_on_a_tiny_study(data_root, tmp_path):
+def test_the_claim_runs_end_to_end_on_a_tiny_study(mnist_root, tmp_path):
     claims = ClaimsParams(seeds=(0, 1), workers=1, studies={
         C.STUDY: StudyParams(runs={"cgan": _run("cgan", hidden=8), "acgan": _run("acgan", width=4)})})
-    run_study(claims, C.STUDY, data_root, data_root / "studies" / C.STUDY)
-    result = V.write_claim(claims, "conditional-follows-label", data_root, tmp_path / "claims")
+    run_study(claims, C.STUDY, mnist_root, mnist_root / "studies" / C.STUDY)
+    result = V.write_claim(claims, "conditional-follows-label", mnist_root, tmp_path / "claims")
     saved = json.loads((tmp_path / "claims" / "conditional-follows-label.json").read_text())
     assert saved["verdict"] == result["verdict"]
     values = saved["values"]["follows_label"]
@@ -91,10 +71,10 @@ def test_the_claim_runs_end_to_end_on_a_tiny_study(data_root, tmp_path):
     assert (tmp_path / "claims" / "conditional-follows-label.png").stat().st_size > 5000
 
 
-def test_a_generator_that_is_not_conditional_is_refused(data_root, tmp_path):
+def test_a_generator_that_is_not_conditional_is_refused(mnist_root, tmp_path):
     generator = export_generator(build_variant("gan", {"hidden": 8}, {"shape": [1, 28, 28], "n_classes": 0}),
                                  tmp_path / "generator.pt", step=0, channels_last=False)
-    extractor = get_extractor("evaluator", data_root / "evaluators" / "mnist" / "evaluator.pt")
+    extractor = get_extractor("evaluator", mnist_root / "evaluators" / "mnist" / "evaluator.pt")
     with pytest.raises(GanlabError, match="not class-conditional"):
         C.follows_label(generator, extractor, seed=0, n=20)
 

@@ -15,36 +15,15 @@ from ganlab.claims import infogan as I
 from ganlab.claims import verdict as V
 from ganlab.claims.config import ClaimsParams, StudyParams
 from ganlab.claims.study import run_study
-from ganlab.data.datasets import write_content
-from ganlab.data.formats import ImageData, ImageSplit
 from ganlab.errors import GanlabError
 from ganlab.eval import metrics as M
-from ganlab.eval.evaluator import Evaluator, EvaluatorNet, save_evaluator
 from ganlab.eval.extractors import get_extractor
 from ganlab.runs import build_variant, export_generator
 from ganlab.schema import from_dict
 from ganlab.train.config import RunParams
 
 ROOT = Path(__file__).resolve().parents[2]
-CLASSES = [str(k) for k in range(10)]
 SPEC = {"shape": [1, 28, 28], "n_classes": 10}
-
-
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory):
-    """A labelled 28-px dataset 'mnist' of noise and a random evaluator network of its ten classes."""
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    splits = {s: ImageSplit(rng.integers(0, 256, (40, 28, 28, 1), dtype=np.uint8), np.arange(40) % 10)
-              for s in ("train", "test")}
-    folder = root / "mnist"
-    folder.mkdir()
-    info = write_content(ImageData(splits, CLASSES), folder)
-    (folder / "dataset.json").write_text(json.dumps({"name": "mnist", **info}))
-    torch.manual_seed(0)
-    net = EvaluatorNet(1, 10, 28, width=4, features=16).eval()
-    save_evaluator(Evaluator(net, {"dataset": "mnist", "classes": CLASSES}), root / "evaluators" / "mnist" / "evaluator.pt")
-    return root
 
 
 @pytest.fixture
@@ -54,10 +33,10 @@ def generator(tmp_path):
 
 
 def test_best_match_keeps_the_most_under_a_one_to_one_map():
-    counts = np.array([[0, 9, 1], [8, 0, 2], [5, 0, 5]])  # greedy by row would give row 2 column 0 or 2 after 1
+    counts = np.array([[0, 9, 1], [8, 0, 2], [5, 0, 5]])  # each row its own best column
     match, share = I.best_match(counts)
     assert match.tolist() == [1, 0, 2] and share == pytest.approx((9 + 8 + 5) / counts.sum())
-    match, share = I.best_match(np.array([[6, 5], [6, 0]]))  # both rows prefer column 0: one gets it
+    match, share = I.best_match(np.array([[6, 5], [6, 0]]))  # both rows prefer column 0; greedy by row keeps 6, the match 11
     assert match.tolist() == [1, 0] and share == pytest.approx(11 / 17)
 
 
@@ -96,8 +75,8 @@ def test_continuous_codes_find_which_code_moves_which_property(generator, monkey
     assert abs(got["rho"][0, 0]) < 0.5 and abs(got["rho"][1, 1]) < 0.5  # neither code moves the other property
 
 
-def test_code_finds_class_matches_code_values_to_classes_without_their_labels(data_root, generator, monkeypatch):
-    extractor = get_extractor("evaluator", data_root / "evaluators" / "mnist" / "evaluator.pt")
+def test_code_finds_class_matches_code_values_to_classes_without_their_labels(mnist_root, generator, monkeypatch):
+    extractor = get_extractor("evaluator", mnist_root / "evaluators" / "mnist" / "evaluator.pt")
     read_as = (np.arange(40) % 10 + 3) % 10  # code value k is read as class k + 3: a perfect code, other names
     read_as[[0, 11]] = 7  # two samples (code values 0 and 1) read as another class
 
@@ -112,21 +91,21 @@ def test_code_finds_class_matches_code_values_to_classes_without_their_labels(da
     assert got["counts"].sum() == 40 and got["images"].shape == (40, 1, 28, 28)
 
 
-def test_a_generator_without_a_categorical_code_is_refused(data_root, tmp_path):
+def test_a_generator_without_a_categorical_code_is_refused(mnist_root, tmp_path):
     plain = export_generator(build_variant("dcgan", {"width": 4}, SPEC), tmp_path / "generator.pt", step=0,
                              channels_last=False)
-    extractor = get_extractor("evaluator", data_root / "evaluators" / "mnist" / "evaluator.pt")
+    extractor = get_extractor("evaluator", mnist_root / "evaluators" / "mnist" / "evaluator.pt")
     with pytest.raises(GanlabError, match="no categorical code"):
         I.code_finds_class(plain, extractor, seed=0, n=20)
 
 
-def test_the_claim_runs_end_to_end_on_a_tiny_study(data_root, tmp_path):
+def test_the_claim_runs_end_to_end_on_a_tiny_study(mnist_root, tmp_path):
     run = from_dict(RunParams, {"variant": "infogan", "data": "mnist", "model": {"width": 4},
                                 "train": {"steps": 2, "batch_size": 8, "sample_every": 2, "checkpoint_every": 2,
                                           "log_every": 1, "n_samples": 20}}, "models.r")
     claims = ClaimsParams(seeds=(0, 1), workers=1, studies={I.STUDY: StudyParams(runs={I.RUN: run})})
-    run_study(claims, I.STUDY, data_root, data_root / "studies" / I.STUDY)
-    V.write_claim(claims, "infogan-codes", data_root, tmp_path / "claims")
+    run_study(claims, I.STUDY, mnist_root, mnist_root / "studies" / I.STUDY)
+    V.write_claim(claims, "infogan-codes", mnist_root, tmp_path / "claims")
     saved = json.loads((tmp_path / "claims" / "infogan-codes.json").read_text())
     assert set(saved["values"]) == {"code_class", "slant", "width"}
     assert all(set(v[I.RUN]) == {"0", "1"} for v in saved["values"].values())
