@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import cv2
+import imagehash
 import numpy as np
 import pytest
 from helpers import png_claiming
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from ganlab.cli import app
 from ganlab.data.dedup import (
-    ImageSet, PairChecker, choose_keepers, clusters_from_pairs, hash_images, leaked, run_dedup,
+    ImageSet, PairChecker, choose_keepers, clusters_from_pairs, hash_images, leaked, phash_bits, run_dedup,
 )
 from ganlab.data.hashindex import all_pairs_baseline, estimated_seconds, near_pairs, near_pairs_between, plan
 from ganlab.data.config import DedupParams
@@ -185,6 +186,26 @@ def test_hash_words_hold_all_bits():
     h16 = hash_images(imgs, "dhash", 16)
     assert h8.shape == (3, 1) and h16.shape == (3, 4)
     assert len({int(x) for x in h8[:, 0]}) == 3
+
+
+@pytest.mark.parametrize("hash_size", [4, 8, 16])
+def test_batched_phash_equals_imagehash_bit_for_bit(hash_size):
+    """hash_images' phash (DCTs and medians over blocks of images) against imagehash.phash, one image at a time,
+    on grey and colour images of several sizes, a flat image (every coefficient but one equal) and a block
+    boundary."""
+    rng = np.random.default_rng(hash_size)
+    imgs = [synthetic_photo(s, 64) for s in range(4)] + [synthetic_photo(9, 40)[..., :1]]
+    imgs += [rng.integers(0, 256, (28, 28, 1), dtype=np.uint8) for _ in range(6)]
+    imgs += [np.full((32, 32, 3), 77, np.uint8), rng.integers(0, 256, (17, 23, 3), dtype=np.uint8)]
+    words = -(-hash_size * hash_size // 64)
+    expected = np.zeros((len(imgs), words * 8), np.uint8)
+    for i, img in enumerate(imgs):
+        bits = imagehash.phash(Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img), hash_size=hash_size)
+        packed = np.packbits(bits.hash.ravel(), bitorder="little")
+        expected[i, : len(packed)] = packed
+    assert np.array_equal(hash_images(imgs, "phash", hash_size), expected.view("<u8"))
+    assert np.array_equal(phash_bits(imgs, hash_size, block=3),
+                          np.unpackbits(expected, axis=1, bitorder="little")[:, : hash_size * hash_size])
 
 
 def test_cli_dedup(tmp_path):

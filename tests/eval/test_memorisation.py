@@ -26,16 +26,21 @@ def shapes(n: int, seed: int) -> np.ndarray:
     return out
 
 
-def test_nearest_hashes_equal_brute_force() -> None:
-    rng = np.random.default_rng(0)
-    q, bank = rng.integers(0, 2**63, (37, 1), dtype=np.uint64), rng.integers(0, 2**63, (101, 1), dtype=np.uint64)
+@pytest.mark.parametrize("words", [1, 2, 4])
+def test_nearest_hashes_equal_brute_force(words: int) -> None:
+    rng = np.random.default_rng(words)
+    q = rng.integers(0, 2**64, (37, words), dtype=np.uint64, endpoint=False)
+    bank = rng.integers(0, 2**64, (101, words), dtype=np.uint64, endpoint=False)
     bank[5] = q[3]
+    bank[60] = bank[7] = q[9] ^ np.uint64(3)  # a tie two bits a word away: the first index wins
+    q[11] = ~bank[20]  # every bit differs from one hash: the largest distance the types must hold
     dist, idx = memo.nearest_hashes(q, bank, block=8)
-    brute = np.array([[bin(int(a) ^ int(b)).count("1") for b in bank[:, 0]] for a in q[:, 0]])
+    brute = np.array([[sum(bin(int(a) ^ int(b)).count("1") for a, b in zip(qa, ba)) for ba in bank] for qa in q])
     assert np.array_equal(dist, brute.min(1)) and np.array_equal(idx, brute.argmin(1))
-    assert dist[3] == 0 and idx[3] == 5
+    assert dist[3] == 0 and idx[3] == 5 and (dist[9], idx[9]) == (2 * words, 7)
+    assert dist.dtype == idx.dtype == np.int64
     with pytest.raises(GanlabError, match="one W"):
-        memo.nearest_hashes(q, np.zeros((3, 2), dtype=np.uint64))
+        memo.nearest_hashes(q, np.zeros((3, words + 1), dtype=np.uint64))
 
 
 def test_copies_are_found_and_confirmed_and_new_images_are_not() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import cv2
 import imagehash
 import numpy as np
+import scipy.fftpack
 from PIL import Image
 from tqdm.auto import tqdm
 
@@ -132,6 +133,25 @@ def hash_bits(image: np.ndarray, method: str, hash_size: int) -> np.ndarray:
     return HASHES[method](_pil(image), hash_size=hash_size).hash.ravel()
 
 
+def phash_bits(images: list[np.ndarray], hash_size: int, progress: bool = False, block: int = 4096) -> np.ndarray:
+    """(N, hash_size**2) bool: :func:`imagehash.phash` of each image, bit for bit, with its two DCTs and the median
+    taken over a block of images at once instead of one image at a time (3x faster on 60,000 digits,
+    benchmarks/dedup_speed.py). Only the grey conversion and the LANCZOS resize stay per image: they are PIL's, whose
+    fixed-point rounding the hash depends on."""
+    side = hash_size * 4  # imagehash's highfreq_factor
+    out = np.empty((len(images), hash_size * hash_size), dtype=bool)
+    with tqdm(total=len(images), desc="phash", unit="img", disable=not progress) as bar:
+        for start in range(0, len(images), block):
+            chunk = images[start : start + block]
+            pixels = np.stack([np.asarray(_pil(img).convert("L").resize((side, side), Image.Resampling.LANCZOS))
+                               for img in chunk])
+            low = scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=1), axis=2)[:, :hash_size, :hash_size]
+            low = low.reshape(len(chunk), -1)
+            out[start : start + len(chunk)] = low > np.median(low, axis=1, keepdims=True)
+            bar.update(len(chunk))
+    return out
+
+
 def hash_images(images: list[np.ndarray], method: str, hash_size: int, progress: bool = False) -> np.ndarray:
     """(N, W) uint64 words: bit k of a hash is bit k % 64 of word k // 64."""
     if method not in HASHES:
@@ -139,9 +159,13 @@ def hash_images(images: list[np.ndarray], method: str, hash_size: int, progress:
     nbits = hash_size * hash_size
     nwords = -(-nbits // 64)
     out = np.zeros((len(images), nwords * 8), dtype=np.uint8)
-    for i, img in enumerate(tqdm(images, desc=f"{method}", unit="img", disable=not progress)):
-        packed = np.packbits(hash_bits(img, method, hash_size), bitorder="little")
-        out[i, : len(packed)] = packed
+    if method == "phash" and len(images):
+        packed = np.packbits(phash_bits(images, hash_size, progress), axis=1, bitorder="little")
+        out[:, : packed.shape[1]] = packed
+    else:
+        for i, img in enumerate(tqdm(images, desc=f"{method}", unit="img", disable=not progress)):
+            packed = np.packbits(hash_bits(img, method, hash_size), bitorder="little")
+            out[i, : len(packed)] = packed
     return out.view("<u8").astype(np.uint64)
 
 

@@ -76,22 +76,33 @@ class _Table:
         return best
 
 
-def _sentence_bleu(tokens: Sequence[str], table: _Table, n: int, leave_out: bool) -> float:
+def _sentence_bleu(tokens: Sequence[str], table: _Table, orders: Sequence[int], leave_out: bool) -> list[float]:
+    """Sentence BLEU-n of ``tokens`` for each n in ``orders``: the clipped matches of each n-gram order are counted
+    once and shared by every n that includes that order (BLEU-5 needs orders 1..5, BLEU-2 the first two)."""
     c = len(tokens)
     numerators, denominators = [], []
-    for order in range(1, n + 1):
+    for order in range(1, max(orders) + 1):
         grams = _ngrams(tokens, order)
         matched = sum(min(count, table.cap(order, g, count if leave_out else None)) for g, count in grams.items())
         numerators.append(matched)
         denominators.append(max(1, sum(grams.values())))
     if numerators[0] == 0:
-        return 0.0
-    log_p = sum(math.log((num if num else EPSILON) / den) for num, den in zip(numerators, denominators)) / n
+        return [0.0] * len(orders)
     r = table.closest_length(c, leave_out)
     if r is None or c == 0:
-        return 0.0
+        return [0.0] * len(orders)
     bp = 1.0 if c > r else math.exp(1 - r / c)
-    return bp * math.exp(log_p)
+    logs = [math.log((num if num else EPSILON) / den) for num, den in zip(numerators, denominators)]
+    return [bp * math.exp(sum(logs[:n]) / n) for n in orders]
+
+
+def _mean_bleu(sentences: Sequence[Sequence[str]], table: _Table, orders: Sequence[int], leave_out: bool
+               ) -> dict[int, float]:
+    totals = [0.0] * len(orders)
+    for tokens in sentences:
+        for i, score in enumerate(_sentence_bleu(tokens, table, orders, leave_out)):
+            totals[i] += score
+    return {n: total / len(sentences) for n, total in zip(orders, totals)}
 
 
 def bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]], orders: Sequence[int] = (2, 3, 4, 5)
@@ -99,13 +110,11 @@ def bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]
     """Mean sentence BLEU-n of tokenised ``hypotheses`` against all ``references``, for each n in ``orders``."""
     if not hypotheses or not references:
         raise ValueError("BLEU needs at least one hypothesis and one reference")
-    table = _Table(references, max(orders))
-    return {n: sum(_sentence_bleu(h, table, n, False) for h in hypotheses) / len(hypotheses) for n in orders}
+    return _mean_bleu(hypotheses, _Table(references, max(orders)), orders, False)
 
 
 def self_bleu(sentences: Sequence[Sequence[str]], orders: Sequence[int] = (2, 3, 4, 5)) -> dict[int, float]:
     """Mean sentence BLEU-n of each sentence against all the others (leave-one-out)."""
     if len(sentences) < 2:
         raise ValueError("Self-BLEU needs at least two sentences")
-    table = _Table(sentences, max(orders))
-    return {n: sum(_sentence_bleu(s, table, n, True) for s in sentences) / len(sentences) for n in orders}
+    return _mean_bleu(sentences, _Table(sentences, max(orders)), orders, True)

@@ -56,10 +56,19 @@ def nearest_hashes(query: np.ndarray, bank: np.ndarray, block: int = 256) -> tup
         raise GanlabError("no training hashes to compare with")
     dist = np.empty(len(query), dtype=np.int64)
     index = np.empty(len(query), dtype=np.int64)
+    # word by word, in the smallest integer type that holds the distance: uint8 for one word (hash_size <= 8), else
+    # uint16 (65,535 bits). The (block, bank) arrays are then 8x smaller than int64 ones, which is most of the time
+    words = [np.ascontiguousarray(bank[:, w]) for w in range(bank.shape[1])]
     for start in range(0, len(query), block):
-        d = np.bitwise_count(query[start : start + block, None, :] ^ bank[None, :, :]).sum(-1, dtype=np.int64)
-        index[start : start + block] = d.argmin(1)
-        dist[start : start + block] = d.min(1)
+        q = query[start : start + block]
+        d = np.bitwise_count(q[:, 0, None] ^ words[0][None, :])
+        if len(words) > 1:
+            d = d.astype(np.uint16)
+            for w in range(1, len(words)):
+                d += np.bitwise_count(q[:, w, None] ^ words[w][None, :])
+        i = d.argmin(1)
+        index[start : start + block] = i
+        dist[start : start + block] = d[np.arange(len(d)), i]
     return dist, index
 
 
