@@ -177,10 +177,19 @@ def test_repro_measures_every_run_with_its_protocol_then_does_nothing(project: P
     real = json.loads((project / "reports" / "metrics" / "real" / "mnist.json").read_text())
     assert real["memorisation"]["protocol"]["n_generated"] == 64  # held-out real images under the same check
     assert real["fid"] < gan["fid"] and real["fid"] < cgan["fid"]  # real held-out images are the floor
+    one, noise = real["floors"]["one-image"], real["floors"]["noise"]  # the two failures, measured like a run
+    assert one["is_mean"] == pytest.approx(1.0, abs=1e-6) and one["recall"] == 0.0 and noise["recall"] < real["recall"]
+    assert min(one["fid"], noise["fid"]) > real["fid"] and "64 images of uniform random pixels" in noise["measured"]
     table = json.loads((project / "reports" / "metrics" / "table.json").read_text())
     assert set(table) == {"gan", "cgan", "real-mnist"} and table["gan"]["fid"] == pytest.approx(gan["fid"], abs=1e-5)
     readme = (project / "reports" / "metrics" / "README.md").read_text()
     assert "| gan | gan |" in readme and "Published numbers (not ours" in readme and "225 +- 2" in readme
+    from ganlab.eval.floors import cell, judge
+
+    for name, result in (("gan", gan), ("cgan", cgan)):  # each run's floors cell, by the rule, in table and README
+        judged = judge(result, real, real["floors"])
+        assert f"| {cell(judged)} |" in next(line for line in readme.splitlines() if line.startswith(f"| {name} |"))
+        assert table[name].get("floors_clear") == {"clear": 1.0, "below": 0.0}.get(judged["verdict"])
     rows = (project / "reports" / "metrics" / "plots" / "mnist.csv").read_text().splitlines()
     assert rows[0] == "run,fid,kid_mean,is_mean,precision,recall,copies" and {r.split(",")[0] for r in rows[1:]} == {
         "gan", "cgan"}

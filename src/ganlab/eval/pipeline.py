@@ -33,6 +33,7 @@ import torch
 from ganlab.data.config import DedupParams
 from ganlab.data.datasets import load_images, read_info
 from ganlab.errors import GanlabError
+from ganlab.eval import floors
 from ganlab.eval import memorisation as memo
 from ganlab.eval import metrics as M
 from ganlab.eval.config import MetricsParams
@@ -86,17 +87,36 @@ def fit_images(images: torch.Tensor, extractor: Extractor) -> tuple[torch.Tensor
 # --------------------------------------------------------------------------- reference@<dataset>
 
 
-def real_baseline(metrics: MetricsParams, ref_dir: str | Path) -> dict[str, Any]:
+def real_baseline(metrics: MetricsParams, ref_dir: str | Path, extractor: Extractor | None = None,
+                  image_shape: tuple[int, ...] | None = None) -> dict[str, Any]:
     """The metrics of real held-out images under the same protocol as a run's: the other split
     (test when the reference is train) in the generated images' place, ``n_fake`` of them. What a
-    perfect generator would score: FID and KID near their floor, precision and recall near 1."""
+    perfect generator would score: FID and KID near their floor, precision and recall near 1.
+
+    With ``extractor`` and the dataset's (H, W, C) ``image_shape``, also ``floors``: the same metrics of the two
+    failures of :mod:`ganlab.eval.floors` (one held-out image repeated; uniform noise), ``n_fake`` each."""
     m = metrics
     other = "test" if m.reference_split == "train" else "train"
     real = subset(load_reference(ref_dir, m.reference_split)[0], m.n_real, m.seed)
     held_out = subset(load_reference(ref_dir, other)[0], m.n_fake, m.seed + 1)
     held_out.protocol = {**held_out.protocol, "run": f"real {other} images"}
-    return M.compute_metrics(held_out, real, is_splits=m.is_splits, kid_subsets=m.kid_subsets,
-                             kid_subset_size=m.kid_subset_size, pr_k=m.pr_k)
+    options = {"is_splits": m.is_splits, "kid_subsets": m.kid_subsets, "kid_subset_size": m.kid_subset_size,
+               "pr_k": m.pr_k}
+    result = M.compute_metrics(held_out, real, **options)
+    if extractor is not None and image_shape is not None:
+        noise, adapted = fit_images(nchw(floors.noise_images(image_shape, m.n_fake, m.seed + 2)), extractor)
+        noise_features = M.extract_features(noise, extractor, batch_size=m.batch_size, progress=False,
+                                            source={"run": "uniform noise", "seed": m.seed + 2, "adapted": adapted})
+        result["floors"] = {
+            "one-image": M.compute_metrics(floors.one_image_features(held_out, m.n_fake), real, **options),
+            "noise": M.compute_metrics(noise_features, real, **options),
+        }
+        measured = {"one-image": f"the first of the held-out real {other} images, repeated {m.n_fake} times",
+                    "noise": f"{m.n_fake} images of uniform random pixels, seed {m.seed + 2}"}
+        for name, floor in result["floors"].items():
+            del floor["protocol"]  # the real images' protocol above, but for what was measured
+            floor["measured"] = measured[name]
+    return result
 
 
 def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: str, data_root: str | Path,
@@ -145,7 +165,7 @@ def write_reference_stage(metrics: MetricsParams, dedup: DedupParams, dataset: s
         summary["seconds"] = round(time.perf_counter() - started, 2)
         write_json_atomic(tmp / REFERENCE_INFO, summary)
         if baseline is not None:
-            result = real_baseline(m, tmp)
+            result = real_baseline(m, tmp, extractor, tuple(raw["test"].shape[1:]))
             result["protocol"].update(dataset_variant=summary["dataset_variant"],
                                       reference_adapted=summary["splits"]["train"]["adapted"],
                                       evaluator_dataset=m.references[dataset] if m.extractor == "evaluator" else None)

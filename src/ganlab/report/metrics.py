@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ganlab.errors import GanlabError
+from ganlab.eval import floors
 from ganlab.eval.metrics import headline_columns
 from ganlab.files import write_json_atomic, write_text_atomic
 
@@ -134,11 +135,25 @@ def build_table(runs_dir: str | Path, real_dir: str | Path | None = None, runs: 
     """(table.json content, README markdown) from the <run>.json of each of ``runs`` in ``runs_dir`` (default:
     every one there), with the real held-out images of each of ``datasets`` (``real_dir``/<dataset>.json, as
     ``real-<dataset>``; default: every one there) beside them."""
-    return _render(_collect(runs_dir, real_dir, runs, datasets)[0])
+    return _render(*_collect(runs_dir, real_dir, runs, datasets))
 
 
-def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, float]], str]:
+def floor_verdicts(results: dict[str, dict[str, Any]], runs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """run -> :func:`ganlab.eval.floors.judge` of each generated run of ``runs`` against its dataset's real images
+    and failure floors (``real-<dataset>`` of ``results``, from stage reference@<dataset>)."""
+    out = {}
+    for run in runs:
+        real = results.get(f"real-{results[run]['protocol'].get('dataset')}")
+        out[run] = floors.judge(results[run], real, (real or {}).get("floors"))
+    return out
+
+
+def _render(results: dict[str, dict[str, Any]], runs: Iterable[str]) -> tuple[dict[str, dict[str, float]], str]:
     table = {run: flat_row(r) for run, r in results.items()}
+    verdicts = floor_verdicts(results, runs)
+    for run, v in verdicts.items():
+        if v["verdict"] != "unjudged":  # for `dvc metrics show`: 1 clear of both failures, 0 below
+            table[run]["floors_clear"] = float(v["verdict"] == "clear")
     columns = headline_columns()
     lower = [h.label for h in columns if h.lower_is_better]
     higher = [h.label for h in columns if not h.lower_is_better] + ["class accuracy"]
@@ -155,12 +170,17 @@ def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, flo
              "NN ratio: median distance of a generated image to its nearest training image over that of a held-out "
              "real image, in evaluator features (well below 1: samples hug the training set). The *real ... images* row of each table puts held-out real "
              "images in the generated images' place: the floor of FID and KID, and precision and recall a perfect "
-             "generator would reach.", ""]
+             "generator would reach. Floors: whether the run is clear of two failures measured the same way, one "
+             f"image repeated and uniform noise: at least {floors.SHARE:g} of the way from the better failure to "
+             "the real images on IS and on recall (ganlab.eval.floors; a tenth is about what a generator of one "
+             "class in ten would cover), `below:` names the measure that is not; `-`: not judged (the failures "
+             "score as the real images do on that dataset's evaluator, or no floors were measured).", ""]
     for key, runs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         protocol = results[runs[0]]["protocol"]
         lines += [f"## {protocol.get('dataset')} ({protocol.get('extractor')})", "", describe(protocol), "",
                   "| run | variant | " + " | ".join(h.label + (" (std)" if h.spread else "") for h in columns)
-                  + " | class acc. | copies | NN ratio | Parzen LL |", "|---|---|" + "---:|" * (len(columns) + 4)]
+                  + " | class acc. | copies | NN ratio | Parzen LL | floors |",
+                  "|---|---|" + "---:|" * (len(columns) + 4) + "---|"]
         for run in sorted(runs, key=lambda r: table[r].get("fid", float("inf"))):
             r, row = results[run], table[run]
             generated = r["protocol"].get("generated", {})
@@ -169,7 +189,8 @@ def _render(results: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, flo
                      for h in columns]
             lines.append(
                 f"| {run} | {variant} | {' | '.join(cells)} | {_fmt(row.get('class_accuracy'))} | "
-                f"{_fmt(row.get('copies'), 4)} | {_fmt(row.get('nn_ratio'), 2)} | {_fmt(row.get('parzen_ll'), 1)} |")
+                f"{_fmt(row.get('copies'), 4)} | {_fmt(row.get('nn_ratio'), 2)} | {_fmt(row.get('parzen_ll'), 1)} | "
+                f"{floors.cell(verdicts[run]) if run in verdicts else ''} |")
         lines.append("")
     lines += ["## Published numbers (not ours; other protocols)", "",
               "Measured by the papers' authors, most with Inception-v3 on the official CIFAR-10. They are comparable "
@@ -206,7 +227,7 @@ def write_metrics_table(runs_dir: str | Path, out: str | Path, real_dir: str | P
     """OUT/table.json (DVC metrics: run -> headline numbers), OUT/README.md and OUT/plots/<dataset>.csv,
     of ``runs`` and the real images of ``datasets`` (default: every result file there is)."""
     results, run_names = _collect(runs_dir, real_dir, runs, datasets)
-    table, markdown = _render(results)
+    table, markdown = _render(results, run_names)
     out = Path(out)
     write_json_atomic(out / "table.json", table)
     write_text_atomic(out / "README.md", markdown)
