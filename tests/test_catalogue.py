@@ -102,7 +102,7 @@ def test_a_new_run_gets_its_metrics_stage_artifact_train_item_and_plot_lines(pro
 
 def test_each_claim_stage_reads_its_own_studys_folder_and_params_only():
     """A change to the ring's runs re-runs the ring's claims, not the grid's; a claim that trains its own networks
-    reads claims.own_seeds and its code; a claim that reads an evaluator network depends on it."""
+    reads claims.own_seeds and its code; a claim that reads an evaluator network or a reference depends on it."""
     from ganlab.claims.verdict import all_claims
 
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["claim"]
@@ -114,15 +114,16 @@ def test_each_claim_stage_reads_its_own_studys_folder_and_params_only():
     studies = yaml.safe_load((ROOT / "params.yaml").read_text())["claims"]["studies"]
     for cid, c in all_claims().items():
         reads = code
-        if c.reads_evaluator:  # the evaluator of the one dataset its study's runs train on
+        if c.reads_evaluator or c.reads_reference:  # the evaluator or reference of its study's one dataset
             (dataset,) = {run["data"] for run in studies[c.study]["runs"].values()}
-            reads = f"data/evaluators/{dataset}"
+            reads = f"data/{'evaluators' if c.reads_evaluator else 'references'}/{dataset}"
         if c.study:
             assert items[cid] == {"needs": f"data/studies/{c.study}", "reads": reads,
                                   "params": f"claims.studies.{c.study}"}, cid
         else:
             assert items[cid] == {"needs": code, "reads": code, "params": "claims.own_seeds"}, cid
     assert items["conditional-follows-label"]["reads"] == "data/evaluators/mnist"
+    assert items["sagan-attention"]["reads"] == "data/references/mnist"
     assert items["mode-collapse-grid"]["params"] != items["mode-collapse-ring"]["params"]
 
 

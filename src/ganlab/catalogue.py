@@ -377,12 +377,13 @@ def claim_items(cat: Catalogue) -> list[str]:
         code = f"{CODE_DIR}/{manifest_name('claim')}"
         needs = f"data/studies/{c.study}" if c.study else code
         reads = code
-        if c.reads_evaluator:
+        if c.reads_evaluator or c.reads_reference:
+            what = "evaluator" if c.reads_evaluator else "reference"
             datasets = cat.studies.get(c.study, [])
             if len(datasets) != 1:
-                raise GanlabError(f"claim {cid} reads the evaluator of study {c.study!r}'s dataset; its runs train on "
+                raise GanlabError(f"claim {cid} reads the {what} of study {c.study!r}'s dataset; its runs train on "
                                   f"{', '.join(datasets) or 'no dataset'}: give them one")
-            reads = f"data/evaluators/{datasets[0]}"
+            reads = f"data/{what}s/{datasets[0]}"
         section = f"claims.studies.{c.study}" if c.study else "claims.own_seeds"
         items.append(f"{cid}: {{needs: {needs}, reads: {reads}, params: {section}}}")
     return items

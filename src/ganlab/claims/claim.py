@@ -63,6 +63,9 @@ class Claim:
     runs: tuple[str, ...] = field(default=())  # the study runs it reads (checked before measuring)
     #: its measure reads the evaluator network of its study's dataset (data/evaluators/<dataset>): a dependency of its stage
     reads_evaluator: bool = False
+    #: its measure reads the reference features of its study's dataset (data/references/<dataset>, and through them
+    #: the evaluator that made them): a dependency of its stage
+    reads_reference: bool = False
 
 
 CLAIMS: dict[str, Claim] = {}

@@ -38,6 +38,8 @@ class SaganConfig:
     lr_d: float = hp(4e-4, "TTUR: the discriminator's Adam step (the paper: 4e-4)", min=1e-8, max=1.0)
     beta1: float = hp(0.0, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.999)
     beta2: float = hp(0.9, "the paper's Adam betas (0, 0.9)", min=0.0, max=0.9999)
+    attention: bool = hp(True, "the self-attention blocks; false: the same networks without them (the paper's "
+                               "Table 1 ablation, claim sagan-attention)")
 
 
 class SelfAttention(nn.Module):
@@ -61,20 +63,25 @@ class SelfAttention(nn.Module):
         return x + self.gamma * o
 
 
-def sagan_generator(z_dim: int, channels: int, size: int, width: int) -> nn.Sequential:
+def _attention(channels: int, on: bool) -> list[nn.Module]:
+    return [SelfAttention(channels)] if on else []
+
+
+def sagan_generator(z_dim: int, channels: int, size: int, width: int, attention: bool = True) -> nn.Sequential:
     start, steps = upsampling_plan(size)
     c = width * 2 ** (steps - 1)
     layers: list[nn.Module] = [sn(nn.ConvTranspose2d(z_dim, c, start, 1, 0)), nn.BatchNorm2d(c), nn.ReLU(True)]
     for _ in range(steps - 1):
         layers += [sn(nn.ConvTranspose2d(c, c // 2, 4, 2, 1)), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
         c //= 2
-    layers += [SelfAttention(c), sn(nn.ConvTranspose2d(c, channels, 4, 2, 1)), nn.Tanh()]
+    layers += [*_attention(c, attention), sn(nn.ConvTranspose2d(c, channels, 4, 2, 1)), nn.Tanh()]
     return nn.Sequential(nn.Unflatten(1, (z_dim, 1, 1)), *layers)
 
 
-def sagan_discriminator(channels: int, size: int, width: int) -> nn.Sequential:
+def sagan_discriminator(channels: int, size: int, width: int, attention: bool = True) -> nn.Sequential:
     start, steps = upsampling_plan(size)
-    layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.1, True), SelfAttention(width)]
+    layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.1, True),
+                               *_attention(width, attention)]
     c = width
     for _ in range(steps - 1):
         layers += [sn(nn.Conv2d(c, 2 * c, 4, 2, 1)), nn.LeakyReLU(0.1, True)]
@@ -92,8 +99,8 @@ class SAGAN(DCGAN):
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _) = self.config, self.data.shape
         return {
-            "generator": sagan_generator(c.z_dim, channels, size, c.width),
-            "discriminator": sagan_discriminator(channels, size, c.width),
+            "generator": sagan_generator(c.z_dim, channels, size, c.width, c.attention),
+            "discriminator": sagan_discriminator(channels, size, c.width, c.attention),
         }
 
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
