@@ -81,18 +81,23 @@ def test_the_sagan_claim_runs_end_to_end_on_a_tiny_study(mnist_root, reference, 
     assert (tmp_path / "claims" / "sagan-attention.png").stat().st_size > 5000
 
 
-def test_the_default_study_trains_the_default_run_and_reads_the_reference():
+@pytest.mark.parametrize(("cid", "study", "runs", "default_run", "ablated"), [
+    ("sagan-attention", A.SAGAN_STUDY, A.SAGAN_RUNS, "sagan", {"attention": False}),
+    ("ebgan-pulling-away", A.EBGAN_STUDY, A.EBGAN_RUNS, "ebgan", {"pt_weight": 0.0}),
+])
+def test_each_ablation_study_trains_the_default_run_and_its_ablation_and_reads_the_reference(cid, study, runs,
+                                                                                           default_run, ablated):
     text = (ROOT / "params.yaml").read_text()
     raw = yaml.safe_load(text)
-    default = raw["models"]["sagan"]
-    for run, extra in zip(A.SAGAN_RUNS, ({}, {"attention": False})):
-        mine = raw["claims"]["studies"][A.SAGAN_STUDY]["runs"][run]
+    default = raw["models"][default_run]
+    for run, extra in zip(runs, ({}, ablated)):
+        mine = raw["claims"]["studies"][study]["runs"][run]
         assert (mine["variant"], mine["data"], mine["model"]) == (default["variant"], default["data"],
                                                                   {**default["model"], **extra})
         assert (mine["train"]["steps"], mine["train"]["batch_size"]) == (default["train"]["steps"],
                                                                          default["train"]["batch_size"])
     metrics = raw["metrics"]
     assert (A.N_FAKE, A.N_REAL, A.SEED) == (metrics["n_fake"], metrics["n_real"], metrics["seed"])
-    items = [i for i in claim_items(read_catalogue(text)) if i.startswith("sagan-attention:")]
-    assert items == ["sagan-attention: {needs: data/studies/sagan-attention, reads: data/references/mnist, "
-                     "params: claims.studies.sagan-attention}"]
+    items = [i for i in claim_items(read_catalogue(text)) if i.startswith(f"{cid}:")]
+    assert items == [f"{cid}: {{needs: data/studies/{study}, reads: data/references/mnist, "
+                     f"params: claims.studies.{study}}}"]
