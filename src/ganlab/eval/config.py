@@ -74,6 +74,7 @@ class EvaluatorConfig:
                                 min=0.0, max=0.5)
     augment: str = hp("crop", "random shifts of size/8 px (crop), plus mirroring (crop+flip; not for digits)",
                       choices=AUGMENTATIONS)
+    shift: int = hp(0, "largest random shift of augment crop, in px (0 = a eighth of the image size)", min=0, max=64)
     seed: int = hp(0, "initial weights, batch order and augmentation", min=0, max=2**31 - 1)
     train_subset: int = hp(0, "train on N images drawn with the seed (0 = all): trials and tests (splits may be "
                            "sorted by class)", min=0, max=10**9)

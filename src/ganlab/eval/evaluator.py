@@ -115,13 +115,13 @@ def fit_whitening(net: EvaluatorNet, images: torch.Tensor, eps: float = 1e-2) ->
     conv.weight.copy_(torch.cat([w, -w]).reshape_as(conv.weight).to(conv.weight.dtype))
 
 
-def augment(x: torch.Tensor, mode: str, generator: torch.Generator) -> torch.Tensor:
-    """Random shifts by up to size/8 px with black borders (``crop``), and a left-right mirror of
-    half the images (``crop+flip``); uint8 (B, C, H, W) in and out."""
+def augment(x: torch.Tensor, mode: str, generator: torch.Generator, shift: int = 0) -> torch.Tensor:
+    """Random shifts by up to ``shift`` px (0: size/8) with black borders (``crop``), and a left-right mirror
+    of half the images (``crop+flip``); uint8 (B, C, H, W) in and out."""
     if mode == "none":
         return x
     b, c, h, w = x.shape
-    pad = max(1, h // 8)
+    pad = shift or max(1, h // 8)
     padded = F.pad(x, (pad, pad, pad, pad))
     dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
     dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
@@ -221,7 +221,7 @@ def train_evaluator(images: np.ndarray, labels: np.ndarray, class_names: list[st
             loss_sum, correct, epoch_start = 0.0, 0, time.perf_counter()
             for k in range(steps_per_epoch):
                 idx = order[k * bs : (k + 1) * bs]
-                x = to_unit_range(augment(x_all[idx], config.augment, g), LAYOUT).to(dev)
+                x = to_unit_range(augment(x_all[idx], config.augment, g, config.shift), LAYOUT).to(dev)
                 y = y_all[idx].to(dev)
                 _, logits = net(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
