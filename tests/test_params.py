@@ -349,6 +349,22 @@ def test_yaml_aliases_are_refused_where_they_stand(tmp_path):
         load_params(write(tmp_path, "toy:\n  mu: &s 1.0\n"))
 
 
+@pytest.mark.parametrize("name", ["params.yaml", "dvc.yaml",
+                                  *sorted(f"profiles/{p.name}" for p in (ROOT / "profiles").glob("*.yaml"))])
+def test_libyaml_reads_the_project_files_as_the_checking_loader_does(name):
+    """parse_yaml reads through libyaml when the events hold no anchor or alias: the same values, types
+    and key order as the pure-Python loader that checks as it composes (1e-4 a float, in both)."""
+    import yaml
+
+    from ganlab import schema
+
+    text = (ROOT / name).read_text()
+    slow = yaml.load(text, Loader=schema._Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    assert schema._FastYaml12Loader.__mro__[2] is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert repr(schema.parse_yaml(text, name)) == repr(slow)
+    assert schema.parse_yaml("lr: 1e-4\nn: 1_000\nx: .5\n", "p") == {"lr": 1e-4, "n": 1000, "x": 0.5}
+
+
 def test_duplicate_keys_are_refused_at_every_depth_naming_both_lines(tmp_path):
     with pytest.raises(ParamsError, match=r"params\.yaml, line 3, column 1: key 'seed' appears twice in one mapping, "
                                           r"on line 1 and line 3; DVC refuses a duplicate key: keep one$"):

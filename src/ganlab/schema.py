@@ -60,7 +60,30 @@ class _Refused(yaml.MarkedYAMLError):
 _NO_ALIASES = "params files take no anchors (&) or aliases (*)"
 
 
-class _Yaml12Loader(yaml.SafeLoader):
+class _NoDuplicateKeys:
+    """A constructor mixin that refuses a key repeated in one mapping, as DVC (ruamel) does."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):  # every mapping, at every depth, comes through here
+            first: dict[Any, yaml.Mark] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    mark = first.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: the base constructor names it
+                    continue
+                again = key_node.start_mark
+                if mark is not again:
+                    lines = (f"on line {mark.line + 1} and line {again.line + 1}" if mark.line != again.line else
+                             f"on line {again.line + 1} (columns {mark.column + 1} and {again.column + 1})")
+                    raise _Refused(problem=f"key {shown(key)} appears twice in one mapping, {lines}; DVC refuses a "
+                                           "duplicate key: keep one", problem_mark=again)
+        return super().construct_mapping(node, deep)
+
+
+class _Yaml12Loader(_NoDuplicateKeys, yaml.SafeLoader):
     """PyYAML's SafeLoader with YAML 1.2 floats, so ``lr: 1e-4`` is a float, not a string; without anchors and
     aliases, and without duplicate keys.
 
@@ -91,27 +114,9 @@ class _Yaml12Loader(yaml.SafeLoader):
             self._anchor = (event.anchor, event.start_mark)
         return super().compose_node(parent, index)
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):  # every mapping, at every depth, comes through here
-            first: dict[Any, yaml.Mark] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    mark = first.setdefault(key, key_node.start_mark)
-                except TypeError:  # an unhashable key: the base constructor names it
-                    continue
-                again = key_node.start_mark
-                if mark is not again:
-                    lines = (f"on line {mark.line + 1} and line {again.line + 1}" if mark.line != again.line else
-                             f"on line {again.line + 1} (columns {mark.column + 1} and {again.column + 1})")
-                    raise _Refused(problem=f"key {shown(key)} appears twice in one mapping, {lines}; DVC refuses a "
-                                           "duplicate key: keep one", problem_mark=again)
-        return super().construct_mapping(node, deep)
 
-
-_Yaml12Loader.add_implicit_resolver(
+#: YAML 1.2's floats (``1e-4`` too), resolved as PyYAML resolves YAML 1.1's
+_FLOAT_12 = (
     "tag:yaml.org,2002:float",
     re.compile(
         r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -123,6 +128,25 @@ _Yaml12Loader.add_implicit_resolver(
     ),
     list("-+0123456789."),
 )
+_Yaml12Loader.add_implicit_resolver(*_FLOAT_12)
+
+
+class _FastYaml12Loader(_NoDuplicateKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same document as :class:`_Yaml12Loader`'s, parsed and composed by libyaml where PyYAML has it (a
+    sixth of the time on params.yaml, which every stage reads). It is used only for a text whose events hold no
+    anchor or alias, and any error it meets is raised again by :class:`_Yaml12Loader`, whose messages name
+    the line and column."""
+
+
+_FastYaml12Loader.add_implicit_resolver(*_FLOAT_12)
+
+
+def _has_anchors(text: str) -> bool:
+    """Whether ``text``'s YAML events hold an anchor or an alias (libyaml's parser where PyYAML has it)."""
+    for event in yaml.parse(text, Loader=_FastYaml12Loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            return True
+    return False
 
 
 def read_text(path: str | Path, what: str = "params file") -> str:
@@ -149,6 +173,11 @@ def read_text(path: str | Path, what: str = "params file") -> str:
 def parse_yaml(text: str, name: str) -> Any:
     """The YAML document of ``text`` (YAML 1.2 floats; no anchors, aliases or duplicate keys); a one-line
     ParamsError naming ``name`` (the file), the line and the column otherwise."""
+    try:
+        if not _has_anchors(text):
+            return yaml.load(text, Loader=_FastYaml12Loader)  # noqa: S506 - a SafeLoader's constructor
+    except Exception:  # noqa: BLE001, S110 - the loader below meets it again and says what it is
+        pass
     try:
         return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
     except _Refused as exc:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 V = TypeVar("V", bound="type[Variant]")
 
 _REGISTRY: dict[str, type[Variant]] = {}
+_LOADED = False  # every module of the package imported (once a process: validating a params file asks ~200 times)
 
 
 def register(name: str):  # noqa: ANN201 - a class decorator
@@ -44,10 +45,14 @@ def _load_all() -> None:
     """Import every module of the package: a variant registers itself on import. The shared modules
     (base, blocks, losses, the family bases such as translation and sequence) register nothing and
     are imported all the same, so a new shared module needs no entry anywhere."""
+    global _LOADED
+    if _LOADED:
+        return
     import ganlab.models as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"ganlab.models.{info.name}")
+    _LOADED = True
 
 
 def names() -> list[str]:
