@@ -25,8 +25,9 @@ from ganlab.models.registry import register
 
 @dataclass(frozen=True)
 class AcganConfig(DcganConfig):
-    not_honoured = dict.fromkeys(GAN_OPTIONS, "ACGAN's step is its own (source and class log-likelihoods on one "
-                                              "head) and takes none of GAN's step options")
+    not_honoured = {**dict.fromkeys(GAN_OPTIONS, "ACGAN's step is its own (source and class log-likelihoods on "
+                                                 "one head) and takes none of GAN's step options"),
+                    "g_norm": "ACGAN's generator keeps DCGAN's batch norm"}
     class_weight: float = hp(1.0, "weight of the class log-likelihood L_C against the source term (the paper: 1)",
                              min=0.0, max=100.0)
 

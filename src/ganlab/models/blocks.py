@@ -49,21 +49,29 @@ def interleave_rows(*images: torch.Tensor, per_row: int = 10) -> tuple[torch.Ten
 
 
 def dcgan_generator(z_dim: int, channels: int, size: int, width: int,
-                    reference: torch.Tensor | None = None) -> nn.Module:
+                    reference: torch.Tensor | None = None, norm: str = "batch") -> nn.Module:
     """DCGAN's generator (Radford et al., 2016): z (B, z_dim) -> transposed convolutions with batch norm
     and ReLU -> tanh image (B, channels, size, size).
 
     ``reference``, fixed codes (R, z_dim): virtual batch norm in place of batch norm, with the reference batch
-    G(reference) (see :class:`VirtualBatchNorm`); the generator is then a :class:`ReferenceBatch`."""
+    G(reference) (see :class:`VirtualBatchNorm`); the generator is then a :class:`ReferenceBatch`.
+    ``norm="none"``: no normalisation at all, each convolution with a bias instead (the generator of WGAN's and
+    LSGAN's Figure 5, on which those papers show the regular GAN failing)."""
+    if norm not in ("batch", "none") or (norm == "none" and reference is not None):
+        raise ValueError(f"dcgan_generator: norm {norm!r} (batch, or none without a reference batch)")
     start, steps = upsampling_plan(size)
     c = width * 2 ** (steps - 1)
+    plain = norm == "none"
 
-    def norm(features: int) -> nn.Module:
-        return nn.BatchNorm2d(features) if reference is None else VirtualBatchNorm(features, len(reference))
+    def normed(features: int) -> list[nn.Module]:
+        if plain:
+            return [nn.ReLU(True)]
+        return [nn.BatchNorm2d(features) if reference is None else VirtualBatchNorm(features, len(reference)),
+                nn.ReLU(True)]
 
-    layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, c, start, 1, 0, bias=False), norm(c), nn.ReLU(True)]
+    layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, c, start, 1, 0, bias=plain), *normed(c)]
     for _ in range(steps - 1):  # (B, c, s, s) -> (B, c/2, 2s, 2s)
-        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), norm(c // 2), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=plain), *normed(c // 2)]
         c //= 2
     layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]  # no batch norm at the output
     net = nn.Sequential(nn.Unflatten(1, (z_dim, 1, 1)), *layers)

@@ -28,6 +28,14 @@ class DcganConfig(GanOptions):
     width: int = hp(64, "feature maps of the highest-resolution layer; doubled at each downsampling", min=1, max=1024)
     lr: float = hp(2e-4, "the paper's Adam step", min=1e-8, max=1.0)
     beta1: float = hp(0.5, "the paper: 0.9 oscillated and was unstable", min=0.0, max=0.999)
+    g_norm: str = hp("batch", "the generator's normalisation: batch (DCGAN's), or none, each layer with a bias "
+                     "instead (the generator on which WGAN's and LSGAN's papers show the regular GAN failing)",
+                     choices=("batch", "none"))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.g_norm == "none":
+            self.refuse({"vbn_reference": "g_norm = 'none' has no batch norm to replace"})
 
 
 @register("dcgan")
@@ -42,7 +50,8 @@ class DCGAN(GAN):
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _) = self.config, self.data.shape
         return {
-            "generator": dcgan_generator(c.z_dim, channels, size, c.width, reference=self.reference_codes()),
+            "generator": dcgan_generator(c.z_dim, channels, size, c.width, reference=self.reference_codes(),
+                                         norm=c.g_norm),
             "discriminator": dcgan_discriminator(channels, size, c.width, minibatch=self.minibatch_shape()),
         }
 

@@ -87,7 +87,7 @@ class GanOptions:
 
     def refuse(self, why: dict[str, str]) -> None:
         """A ParamsError naming the first option of ``why`` that is set (away from its default), with the reason."""
-        for f in dataclasses.fields(GanOptions):
+        for f in dataclasses.fields(self):
             if f.name in why and getattr(self, f.name) != f.default:
                 raise ParamsError(f"{f.name} = {getattr(self, f.name)!r} is not available here: {why[f.name]}")
 

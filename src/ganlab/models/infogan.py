@@ -38,8 +38,9 @@ from ganlab.models.registry import register
 
 @dataclass(frozen=True)
 class InfoganConfig(DcganConfig):
-    not_honoured = dict.fromkeys(GAN_OPTIONS, "InfoGAN's step is its own (the mutual-information term through Q) "
-                                              "and takes none of GAN's step options")
+    not_honoured = {**dict.fromkeys(GAN_OPTIONS, "InfoGAN's step is its own (the mutual-information term through "
+                                                 "Q) and takes none of GAN's step options"),
+                    "g_norm": "InfoGAN's generators keep their batch norm"}
     z_dim: int = hp(62, "incompressible noise size (the paper's MNIST setting)", min=1, max=4096)
     n_categories: int = hp(10, "values of the categorical code (0 = none); 10 hopes for the digit class", min=0, max=1000)
     n_continuous: int = hp(2, "continuous codes, each uniform on [-1, 1] (the paper: rotation/width on MNIST)",

@@ -42,7 +42,8 @@ class SNGAN(DCGAN):
     def build(self) -> dict[str, nn.Module]:
         c, (channels, size, _) = self.config, self.data.shape
         return {
-            "generator": dcgan_generator(c.z_dim, channels, size, c.width, reference=self.reference_codes()),
+            "generator": dcgan_generator(c.z_dim, channels, size, c.width, reference=self.reference_codes(),
+                                         norm=c.g_norm),
             "discriminator": dcgan_discriminator(channels, size, c.width, norm="spectral"),
         }
 

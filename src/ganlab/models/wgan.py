@@ -44,6 +44,11 @@ class WganConfig(DcganConfig):
                    "`width` units (blocks.point_networks), for the mode-collapse studies of points (data/toy-ring, "
                    "data/toy-grid; WGAN-GP's Figure 1 trains its critic on such toys)", choices=("conv", "toy"))
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.arch == "toy":
+            self.refuse({"g_norm": "arch = 'toy' has no batch norm to remove"})
+
 
 def toy_networks(z_dim: int, shape: tuple[int, ...], width: int) -> dict[str, nn.Module]:
     """The 2-D toys' MLPs for a critic that reads and a generator that draws (d, 1, 1) points, as the image

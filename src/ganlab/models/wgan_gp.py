@@ -40,7 +40,7 @@ class WGANGP(WGAN):
         if c.arch == "toy":  # no batch norm there either: the penalty is per sample
             return toy_networks(c.z_dim, self.data.shape, c.width)
         return {
-            "generator": dcgan_generator(c.z_dim, channels, size, c.width),
+            "generator": dcgan_generator(c.z_dim, channels, size, c.width, norm=c.g_norm),
             "discriminator": dcgan_discriminator(channels, size, c.width, norm="none"),
         }
 
