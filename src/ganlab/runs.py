@@ -106,6 +106,24 @@ class RunDir:
         return self.root / "samples"
 
     @property
+    def generators(self) -> Path:
+        """generators/: generator.pt at each checkpoint step, step_N.pt (``train.keep_generators``)."""
+        return self.root / "generators"
+
+    def generator_at(self, step: int) -> Path:
+        """generators/step_N.pt, the generator at step N (not zero-padded, as snapshots)."""
+        return self.generators / f"step_{step}.pt"
+
+    def kept_generators(self) -> dict[int, Path]:
+        """{step: generators/step_N.pt} of the generators kept in the folder, in step order."""
+        found = {}
+        for p in self.generators.glob("step_*.pt") if self.generators.is_dir() else ():
+            number = p.stem.removeprefix("step_")
+            if number.isdigit():
+                found[int(number)] = p
+        return dict(sorted(found.items()))
+
+    @property
     def dvclive(self) -> Path:
         """dvclive/: the logged series, for ``dvc plots``."""
         return self.root / "dvclive"
@@ -132,7 +150,8 @@ class RunDir:
 
     def entries(self) -> tuple[Path, ...]:
         """Everything a run writes in its folder; ``foreign`` is what else is there."""
-        return (self.checkpoint, self.generator, self.summary, self.samples, self.dvclive, self.snapshots, self.lock)
+        return (self.checkpoint, self.generator, self.summary, self.samples, self.dvclive, self.snapshots,
+                self.generators, self.lock)
 
     def foreign(self) -> list[str]:
         """What in the folder a run did not write, when the folder holds no run: [] for a missing or empty

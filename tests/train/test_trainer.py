@@ -363,3 +363,25 @@ def test_a_run_resumed_at_its_end_keeps_its_scores_without_scoring_again(tmp_pat
     again = run()  # DVC re-runs a stage whose dependencies changed but whose code did not
     assert ScoredDCGAN.calls == 1
     assert again["test"] == first["test"] and again["test_protocol"] == first["test_protocol"]
+
+
+def test_keep_generators_writes_the_generator_at_each_checkpoint(tmp_path):
+    from ganlab.runs import load_generator
+
+    x, y = data()
+    fit = Trainer(make("dcgan"), x, y, config(steps=5, checkpoint_every=2, keep_generators=True), tmp_path)
+    fit.fit(progress=False)
+    run = RunDir(tmp_path)
+    kept = run.kept_generators()
+    assert list(kept) == [2, 4, 5] and kept[5] == run.generator_at(5)
+    z = torch.randn(3, fit.variant.config.z_dim)
+    with torch.no_grad():
+        last, final = load_generator(kept[5]), load_generator(run.generator)
+        assert torch.equal(last.sample(z), final.sample(z))  # the last kept one is generator.pt
+        assert not torch.equal(load_generator(kept[2]).sample(z), final.sample(z))  # an earlier one is not
+    assert run.foreign() == []
+    # off (the default): only generator.pt
+    Trainer(make("dcgan"), x, y, config(steps=5, checkpoint_every=2), tmp_path / "plain").fit(progress=False)
+    assert RunDir(tmp_path / "plain").kept_generators() == {} and not (tmp_path / "plain" / "generators").exists()
+    with torch.no_grad():  # keeping them changes nothing of the training
+        assert torch.equal(load_generator(RunDir(tmp_path / "plain").generator).sample(z), final.sample(z))

@@ -55,6 +55,9 @@ class TrainParams:
                   choices=AMP_MODES)
     checkpoint_every: int = hp(500, "steps between checkpoints (and one at the end, and on SIGINT/SIGTERM)",
                                min=1, max=10**9)
+    keep_generators: bool = hp(False, "also write the generator at each checkpoint, generators/step_N.pt (as "
+                               "generator.pt), for what follows a measure over training (a claim's FID against a "
+                               "critic's estimate); false = only the final generator.pt")
     sample_every: int = hp(500, "steps between sample grids from the fixed noise batch", min=1, max=10**9)
     log_every: int = hp(50, "steps between dvclive log rows", min=1, max=10**9)
     eval_every: int = hp(0, "steps between scores of the generator on the run's data (NLL-oracle on the oracle, "

@@ -289,11 +289,11 @@ class Trainer:
         self.step = state.step
         log.info("%s: resumed from %s at step %d", self.variant.name, path, self.step)
 
-    def export_generator(self) -> Path | None:
-        """OUT/generator.pt: what sampling needs and nothing else (no discriminator, no optimizer)."""
+    def export_generator(self, path: Path | None = None) -> Path | None:
+        """OUT/generator.pt (or ``path``): what sampling needs and nothing else (no discriminator, no optimizer)."""
         if not self.writer:
             return None
-        return export_generator(self.variant, self.run_dir.generator, self.step,
+        return export_generator(self.variant, path or self.run_dir.generator, self.step,
                                 channels_last=self.memory_format == torch.channels_last)
 
     # ------------------------------------------------------------------ the loop
@@ -417,6 +417,9 @@ class Trainer:
                     self.save_snapshot()
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps or stop:
                     self.save_checkpoint()
+                    if c.keep_generators and self.writer:
+                        self.run_dir.generators.mkdir(exist_ok=True)
+                        self.export_generator(self.run_dir.generator_at(self.step))
                     if self.step < c.steps:
                         write(summary(False))
                 if stop:
