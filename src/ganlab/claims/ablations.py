@@ -48,10 +48,11 @@ def sample_quality(generator: Path, ref_dir: Path, n_fake: int = N_FAKE, n_real:
     return {k: result[k] for k in ("fid", "is_mean", "precision", "recall")}, images
 
 
-LABELS = {"fid": "FID (lower is better)", "recall": "recall (higher is better)"}
+LABELS = {"fid": "FID (lower is better)", "recall": "recall (higher is better)",
+          "floor_share": "floor share (0: the failures, 1: real images)", "seconds": "training seconds"}
 
 
-def _ablation_measure(study: str, runs: tuple[str, str], judged: str):
+def ablation_measure(study: str, runs: tuple[str, str], judged: str):
     def measure(claims: ClaimsParams, study_dir: Path, data_root: Path) -> Measured:
         from ganlab.claims.study import seed_dir
 
@@ -74,7 +75,7 @@ def _ablation_measure(study: str, runs: tuple[str, str], judged: str):
     return measure
 
 
-def _ablation_figure(measured: Measured, path: Path) -> None:
+def ablation_figure(measured: Measured, path: Path) -> None:
     from matplotlib.figure import Figure
     from torchvision.utils import make_grid
 
@@ -89,6 +90,8 @@ def _ablation_figure(measured: Measured, path: Path) -> None:
             label="mean over seeds")
     ax.set_xticks(range(len(runs)), runs, fontsize=8)
     ax.set_xlim(-0.4, len(runs) - 0.6)
+    if f.get("line") is not None:  # the rule's bound
+        ax.axhline(f["line"], color="tab:red", ls="--", lw=1, label=f"rule's line ({f['line']:g})")
     ax.set_ylabel(LABELS[f["judged"]])
     ax.set_title("each line: one seed", fontsize=9)
     ax.legend(fontsize=8)
@@ -118,8 +121,8 @@ claim(Claim(
               "precision": "precision, k = 3 (reported, not judged)",
               "recall": "recall, k = 3 (reported, not judged)"},
     parts=(Part("fid", SAGAN_RUNS[0], Exceeds(lower_is_better=True), SAGAN_RUNS[1]),),
-    measure=_ablation_measure(SAGAN_STUDY, SAGAN_RUNS, "fid"),
-    figure=_ablation_figure,
+    measure=ablation_measure(SAGAN_STUDY, SAGAN_RUNS, "fid"),
+    figure=ablation_figure,
     published=({"source": "Zhang et al. 2019, Table 1", "setting": "ImageNet 128 px, attention at feat32",
                 "method": "SAGAN", "measure": "FID", "value": "18.28"},
                {"source": "Zhang et al. 2019, Table 1", "setting": "ImageNet 128 px, no attention",
@@ -149,8 +152,8 @@ claim(Claim(
               "is_mean": "Inception Score by the dataset's evaluator (reported, not judged)",
               "precision": "precision, k = 3 (reported, not judged)"},
     parts=(Part("recall", EBGAN_RUNS[0], Exceeds(), EBGAN_RUNS[1]),),
-    measure=_ablation_measure(EBGAN_STUDY, EBGAN_RUNS, "recall"),
-    figure=_ablation_figure,
+    measure=ablation_measure(EBGAN_STUDY, EBGAN_RUNS, "recall"),
+    figure=ablation_figure,
     published=({"source": "Zhao et al. 2017, section 2.4 and Figure 4", "setting": "MNIST and CelebA",
                 "method": "EBGAN-PT against EBGAN", "measure": "sample diversity",
                 "value": "no number: more varied samples (by eye)"},),

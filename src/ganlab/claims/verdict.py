@@ -28,7 +28,7 @@ VERDICT_SUFFIX = ".verdict.json"  # reports/claims/<claim>.verdict.json: the sta
 
 #: the modules that register claims, in the order their claims are listed (dvc.yaml, `ganlab claims`, the report)
 FAMILIES = ("ganlab.claims.toy", "ganlab.claims.conditional", "ganlab.claims.infogan", "ganlab.claims.critics",
-            "ganlab.claims.ablations")
+            "ganlab.claims.ablations", "ganlab.claims.architectures", "ganlab.claims.curves")
 
 
 def _load_all() -> None:
