@@ -6,8 +6,8 @@ accuracy and seconds with the recipe params.yaml holds, and with each other reci
 
 A recipe is NAME=JSON: keys of evaluators.<dataset> (ganlab.eval.config.EvaluatorConfig) that
 replace the params' values. Without --recipe it compares the params' recipe with the one it
-replaced (REPLACED: CIFAR-10 a learnt 2x2 patch stem for 8 epochs; MNIST and Fashion-MNIST no stem,
-2 and 3 epochs). Training is deterministic for a seed and thread
+replaced (REPLACED: CIFAR-10 shifts of 4 px for 7 epochs, before that a learnt 2x2 patch stem for 8; MNIST and
+Fashion-MNIST no stem, 2 and 3 epochs). Training is deterministic for a seed and thread
 count, so each accuracy is the one evaluator@<dataset> writes on this machine with those settings.
 Run it with the machine quiet; a CIFAR-10 epoch takes about 40-50 s on two cores.
 """
@@ -26,8 +26,9 @@ import torch
 from ganlab.eval.evaluator import train_evaluator_on
 from ganlab.params import load_params
 
-#: each dataset's recipe before the whitening stem (params.yaml until 2026-12-07)
-REPLACED = {"cifar10": {"stem": "patch", "epochs": 8}, "mnist": {"stem": "none", "epochs": 2},
+#: each dataset's recipe before its last change in params.yaml: CIFAR-10's before 2 px shifts (until 2026-12-08; the
+#: learnt patch stem for 8 epochs before 2026-12-07), MNIST's and Fashion-MNIST's before the whitening stem
+REPLACED = {"cifar10": {"shift": 0, "epochs": 7}, "mnist": {"stem": "none", "epochs": 2},
             "fashion-mnist": {"stem": "none", "epochs": 3}}
 
 
@@ -60,11 +61,13 @@ def main() -> None:
         evaluator = train_evaluator_on(args.data, config, progress=False)
         rows.append((label, config, evaluator.info["test_accuracy"], time.perf_counter() - start))
     print(f"{name}, {torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"{'recipe':<10} {'stem':<7} {'epochs':>6} {'width':>5} {'lr':>6} {'test acc':>8} {'seconds':>8} {'ratio':>6}")
+    print(f"{'recipe':<10} {'stem':<7} {'epochs':>6} {'shift':>5} {'width':>5} {'lr':>6} {'test acc':>8} {'seconds':>8} "
+          f"{'ratio':>6}")
     first = rows[0][3]
     for label, config, acc, seconds in rows:
         c = asdict(config)
-        print(f"{label:<10} {c['stem']:<7} {c['epochs']:>6} {c['width']:>5} {c['lr']:>6g} {acc:>8.4f} "
+        print(f"{label:<10} {c['stem']:<7} {c['epochs']:>6} {c['shift'] or 'h/8':>5} {c['width']:>5} {c['lr']:>6g} "
+              f"{acc:>8.4f} "
               f"{seconds:>8.1f} {seconds / first:>6.2f}")
 
 
